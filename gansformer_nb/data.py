@@ -6,9 +6,9 @@
 __all__ = ['IMAGE_EXTENSIONS', 'MASK_PRESETS', 'SKIN', 'HAIR', 'IRIS', 'shared_path', 'MaskGenerator', 'list_images',
            'require_folder', 'MaskFolder', 'to_tensor', 'load_image', 'image_is_readable', 'scan_images',
            'InpaintingDataset', 'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face',
-           'SyntheticFaces', 'make_dataloaders']
+           'SyntheticFaces', 'ResumableSampler', 'make_dataloaders']
 
-# %% ../nbs/04_data.ipynb #45a27a1e
+# %% ../nbs/04_data.ipynb #f59aa444
 import math, os, warnings
 from pathlib import Path
 import numpy as np
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageOps
 from torch.utils.data import Dataset, DataLoader, DistributedSampler
 from .generator import check_image_size
 
-# %% ../nbs/04_data.ipynb #3c211bf8
+# %% ../nbs/04_data.ipynb #911738a8
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def shared_path(*parts):
@@ -29,7 +29,7 @@ def shared_path(*parts):
         if root and (p := Path(root).joinpath(*parts)).exists(): return p.resolve()
     return None
 
-# %% ../nbs/04_data.ipynb #1c34cd09
+# %% ../nbs/04_data.ipynb #5ff8877f
 MASK_PRESETS = {   # at 256²: lengths and widths scale with img_size / 256
     'thin':   dict(strokes=(4, 45), max_len=40,  max_width=10, box_p=0.0, boxes=(0, 0), box_size=(0, 0)),
     'medium': dict(strokes=(4, 5),  max_len=100, max_width=35, box_p=0.3, boxes=(1, 5), box_size=(10, 50)),
@@ -75,7 +75,7 @@ class MaskGenerator:
         "Mask number `index` of the fixed set determined by `seed` (independent of the stream)."
         return self(np.random.default_rng([self.seed or 0, index]))
 
-# %% ../nbs/04_data.ipynb #3dd69e20
+# %% ../nbs/04_data.ipynb #15c0e35c
 def list_images(root, recursive=True):
     "Image files (by extension) under `root`, sorted; other files are ignored."
     root = Path(root)
@@ -110,7 +110,7 @@ class MaskFolder:
             m = m.resize((self.img_size, self.img_size), Image.NEAREST)
         return (np.asarray(m) >= 128).astype(np.float32)
 
-# %% ../nbs/04_data.ipynb #d83f3f4b
+# %% ../nbs/04_data.ipynb #6532355d
 def to_tensor(img):
     "PIL RGB -> float tensor `[3, H, W]` in [-1, 1]."
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1.0)
@@ -151,33 +151,32 @@ def scan_images(paths, what='images'):
         warnings.warn(f'skipped {len(bad)} unreadable or truncated {what}: {names}')
     return good
 
-# %% ../nbs/04_data.ipynb #d6636767
+# %% ../nbs/04_data.ipynb #a488787b
 class InpaintingDataset(Dataset):
     "Base: subclasses implement `load(i) -> [3, H, W]`; this adds flips and masks and returns the triple."
     def __init__(self, img_size, masks='thick', train=True, mask_seed=0):
         check_image_size(img_size, 8)
-        self.img_size, self.train = img_size, train
+        self.img_size, self.train, self.mask_seed = img_size, train, mask_seed
         self.masks = MaskGenerator(masks, img_size, seed=mask_seed) if isinstance(masks, str) else masks
         if isinstance(self.masks, MaskFolder) and self.masks.img_size is None: self.masks.img_size = img_size
 
     def load(self, i): raise NotImplementedError
 
-    def mask(self, i, image):
-        "Mask for item `i`: random while training, fixed per index for evaluation. `[H, W]`, 1 = known."
-        if isinstance(self.masks, MaskFolder):
-            j = torch.randint(len(self.masks), ()).item() if self.train else i
-            return self.masks[j]
-        if self.train: return self.masks(np.random.default_rng(torch.randint(2**62, ()).item()))
-        return self.masks.mask_for(i)
+    def mask(self, i, image, rng):
+        "Mask for item `i`: random (from `rng`) while training, fixed per index for evaluation. `[H, W]`, 1 = known."
+        if isinstance(self.masks, MaskFolder): return self.masks[int(rng.integers(len(self.masks))) if self.train else i]
+        return self.masks(rng) if self.train else self.masks.mask_for(i)
 
-    def __getitem__(self, i):
+    def __getitem__(self, key):
+        epoch, i = key if isinstance(key, tuple) else (0, key)                   # the loader asks for (epoch, index)
+        rng = np.random.default_rng([self.mask_seed, epoch, i])                  # this item's randomness, this epoch
         image = self.load(i)                                                     # [3, H, W] in [-1, 1]
-        mask = torch.from_numpy(self.mask(i, image))[None]                       # [1, H, W]
-        if self.train and torch.rand(()) < 0.5:
+        mask = torch.from_numpy(self.mask(i, image, rng))[None]                  # [1, H, W]
+        if self.train and rng.random() < 0.5:
             image, mask = image.flip(-1), mask.flip(-1)
         return {'image': image, 'mask': mask, 'masked': image * mask}
 
-# %% ../nbs/04_data.ipynb #d0593a9e
+# %% ../nbs/04_data.ipynb #fe076b7f
 class ImageFolderInpainting(InpaintingDataset):
     "Every image under `root` (recursively), with free-form or folder masks. Use it for CelebA-HQ."
     def __init__(self, root, img_size=256, masks='thick', train=True, mask_seed=0):
@@ -201,7 +200,7 @@ class ImageFolderInpainting(InpaintingDataset):
                 self._bad.add(i); warnings.warn(f'could not read {self.files[i]} ({e}); using another image instead.')
             return self.load((i + 1) % len(self))
 
-# %% ../nbs/04_data.ipynb #dda52d97
+# %% ../nbs/04_data.ipynb #26bf0251
 class PairedInpaintingDataset(InpaintingDataset):
     "`root/extracted/` (masked) + `root/ground_truth/` (+ optional `root/masks/`), matched by file name."
     LAYOUT = 'root/extracted/ (masked images) and root/ground_truth/ (originals) with matching file names, optionally root/masks/'
@@ -232,7 +231,7 @@ class PairedInpaintingDataset(InpaintingDataset):
 
     def load(self, i): return load_image(self.pairs[i][1], self.img_size)
 
-    def mask(self, i, image):
+    def mask(self, i, image, rng=None):
         masked_path, truth_path = self.pairs[i]
         if self.mask_files:
             m = Image.open(self.mask_files[truth_path.stem]).convert('L').resize((self.img_size,) * 2, Image.NEAREST)
@@ -240,7 +239,7 @@ class PairedInpaintingDataset(InpaintingDataset):
         diff = (load_image(masked_path, self.img_size) - image).abs().amax(0) / 2          # [H, W] in [0, 1]
         return (diff <= self.diff_threshold).float().numpy()                                 # unchanged = known
 
-# %% ../nbs/04_data.ipynb #0cf53ebf
+# %% ../nbs/04_data.ipynb #a2fc1935
 SKIN = np.array([[255, 224, 196], [241, 194, 161], [224, 172, 130], [198, 134, 90], [141, 85, 54], [96, 60, 40]], float)
 HAIR = np.array([[20, 16, 14], [70, 45, 30], [130, 85, 50], [200, 160, 90], [150, 60, 30], [120, 120, 120]], float)
 IRIS = np.array([[70, 110, 160], [90, 60, 30], [60, 120, 80], [40, 30, 20], [110, 120, 130]], float)
@@ -298,7 +297,20 @@ class SyntheticFaces(InpaintingDataset):
         if not 0 <= i < self.n: raise IndexError(f'face {i} of {self.n}')
         return to_tensor(draw_synthetic_face(np.random.default_rng([self.seed, i]), self.img_size))
 
-# %% ../nbs/04_data.ipynb #93400d8b
+# %% ../nbs/04_data.ipynb #117ebbad
+class ResumableSampler(DistributedSampler):
+    "Shuffled shard per epoch (`set_epoch`), yielding `(epoch, index)`; `set_start(n)` skips n samples of this epoch."
+    def __init__(self, dataset, num_replicas=1, rank=0, seed=0):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        self.start = 0
+
+    def set_start(self, n): self.start = n
+
+    def __iter__(self):
+        return ((self.epoch, i) for i in list(super().__iter__())[self.start:])
+
+    def __len__(self): return self.num_samples - self.start
+
 def make_dataloaders(train_set, val_set=None, batch_size=16, num_workers=2, device='cpu', seed=0, val_batch_size=None):
     "Training (and validation) `DataLoader`s: shuffling or sharding, workers, pinned memory on CUDA, `drop_last`."
     if batch_size <= 0: raise ValueError(f'batch_size={batch_size} must be positive.')
@@ -309,11 +321,11 @@ def make_dataloaders(train_set, val_set=None, batch_size=16, num_workers=2, devi
                          f'training set ({len(train_set)} images): lower --batch-size or add images.')
     common = dict(num_workers=num_workers, pin_memory=str(device).startswith('cuda'),
                   persistent_workers=num_workers > 0)
-    sampler = DistributedSampler(train_set, shuffle=True, seed=seed, drop_last=True) if distributed else None
-    g = torch.Generator().manual_seed(seed)
-    train = DataLoader(train_set, batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True, generator=g, **common)
+    sampler = ResumableSampler(train_set, world, dist.get_rank() if distributed else 0, seed)
+    # a private generator: making an iterator then never draws from (and shifts) the global random stream
+    common['generator'] = torch.Generator().manual_seed(seed)
+    train = DataLoader(train_set, batch_size, sampler=sampler, drop_last=True, **common)
     val = None
-    if val_set is not None:
-        vs = DistributedSampler(val_set, shuffle=False) if distributed else None
-        val = DataLoader(val_set, val_batch_size or batch_size, shuffle=False, sampler=vs, drop_last=False, **common)
+    if val_set is not None:      # every process evaluates the whole (small) validation set: identical, complete numbers
+        val = DataLoader(val_set, val_batch_size or batch_size, shuffle=False, drop_last=False, **common)
     return train, val

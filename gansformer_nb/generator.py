@@ -7,7 +7,7 @@ __all__ = ['PresetConfig', 'check_image_size', 'GeneratorConfig', 'ConvAct', 'Do
            'check_inpainting_input', 'attention_maps_of', 'set_keep_attention', 'Generator',
            'parameters_without_gradient', 'count_parameters', 'forward_flops', 'stage_shapes']
 
-# %% ../nbs/02_generator.ipynb #26472a51
+# %% ../nbs/02_generator.ipynb #8b489233
 import math
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .bipartite import GANsformerBlock
 
-# %% ../nbs/02_generator.ipynb #e8a40354
+# %% ../nbs/02_generator.ipynb #89bf320f
 class PresetConfig:
     "Mixin for config dataclasses: named presets in `PRESETS`, overridable field by field."
     PRESETS = {}
@@ -37,7 +37,7 @@ def check_image_size(size, multiple, what='img_size'):
         raise ValueError(f'{what}={size!r} must be a positive multiple of {multiple} '
                          f'(the network halves the size {int(math.log2(multiple))} times); try {max(multiple, round(size / multiple) * multiple) if isinstance(size, (int, float)) and size > 0 else 64}.')
 
-# %% ../nbs/02_generator.ipynb #d11485c8
+# %% ../nbs/02_generator.ipynb #ccc85f96
 @dataclass
 class GeneratorConfig(PresetConfig):
     "Hyper-parameters of the inpainting `Generator`."
@@ -66,7 +66,7 @@ GeneratorConfig.PRESETS = {
                             num_heads=4, num_gansformer_blocks=2),
 }
 
-# %% ../nbs/02_generator.ipynb #bb0cc51e
+# %% ../nbs/02_generator.ipynb #6bd555b8
 class ConvAct(nn.Sequential):
     "3×3 convolution (optionally strided) + leaky ReLU."
     def __init__(self, cin, cout, stride=1):
@@ -87,7 +87,7 @@ class UpBlock(nn.Module):
         x = self.up(F.interpolate(x, scale_factor=2, mode='nearest'))
         return self.merge(torch.cat([x, skip], dim=1))
 
-# %% ../nbs/02_generator.ipynb #59675251
+# %% ../nbs/02_generator.ipynb #3cc2d273
 class LatentMapping(nn.Module):
     "z [B, z_dim] -> latents [B, K, latent_dim]: LayerNorm(MLP(z) + per-latent embeddings)."
     def __init__(self, z_dim, latent_num, latent_dim, layers=2):
@@ -101,7 +101,7 @@ class LatentMapping(nn.Module):
     def forward(self, z):
         return self.norm(self.mlp(z)[:, None, :] + self.embeddings)           # [B, K, latent_dim]
 
-# %% ../nbs/02_generator.ipynb #61f7af61
+# %% ../nbs/02_generator.ipynb #6421c717
 def check_inpainting_input(image, mask, multiple):
     "Validate `image [B, 3, H, W]` and `mask [B, 1, H, W]`: square, a multiple of `multiple`, matching."
     if image.dim() != 4 or image.shape[1] != 3:
@@ -123,7 +123,7 @@ def set_keep_attention(model, keep):
         if isinstance(m, GANsformerBlock): m.attn.keep_attention = keep
     return model
 
-# %% ../nbs/02_generator.ipynb #9c7fd948
+# %% ../nbs/02_generator.ipynb #bf9dd587
 class Generator(nn.Module):
     "U-Net inpainting generator with GANsformer blocks: `G(image, mask, z=None)` -> composited image."
     def __init__(self, config: GeneratorConfig):
@@ -140,7 +140,8 @@ class Generator(nn.Module):
                                   if c.decoder_attention else None)
         self.to_rgb = nn.Conv2d(ch[0], 3, 1)
 
-    def forward(self, image, mask, z=None):
+    def forward(self, image, mask, z=None, composite=True):
+        "Fill the holes of `image` (mask 1 = known); `composite=False` returns the raw prediction everywhere."
         check_inpainting_input(image, mask, self.config.size_multiple)
         if z is None: z = torch.randn(image.shape[0], self.config.z_dim, device=image.device)
         x = self.from_input(torch.cat([image * mask, mask], dim=1))                  # [B, ch0, H, W]
@@ -156,16 +157,17 @@ class Generator(nn.Module):
             if i == 0 and self.decoder_attention is not None:
                 x, latents = self.decoder_attention(x, latents)
         prediction = torch.tanh(self.to_rgb(x))                                       # [B, 3, H, W] in [-1, 1]
+        if not composite: return prediction
         return mask * image + (1 - mask) * prediction                                 # known pixels copied
 
     def attention_maps(self): return attention_maps_of(self)
 
-# %% ../nbs/02_generator.ipynb #77f939b0
+# %% ../nbs/02_generator.ipynb #e111a380
 def parameters_without_gradient(model):
     "Names of parameters whose `.grad` is missing or all zero (call after `backward`)."
     return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
 
-# %% ../nbs/02_generator.ipynb #14c7c133
+# %% ../nbs/02_generator.ipynb #30f53c61
 def count_parameters(model): return sum(p.numel() for p in model.parameters())
 
 def forward_flops(model, *inputs):
@@ -173,7 +175,7 @@ def forward_flops(model, *inputs):
     with FlopCounterMode(display=False) as counter: model(*inputs)   # with autograd on: its module hooks need it
     return counter.get_total_flops()
 
-# %% ../nbs/02_generator.ipynb #351eb07b
+# %% ../nbs/02_generator.ipynb #bee4569c
 def stage_shapes(model, *inputs, depth=1):
     "Output shapes of `model`'s submodules `depth` levels down, in call order, for one forward pass."
     rows, hooks = [], []
