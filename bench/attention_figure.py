@@ -45,7 +45,7 @@ def main(argv=None):
     fig.suptitle(f'trained {tc.model} G_ema ({Path(a.checkpoint).name}): argmax over latents per block', fontsize=9)
     fig.tight_layout()
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(a.out, dpi=110); plt.close(fig)
+    fig.savefig(a.out, dpi=80); plt.close(fig)
     print(f'wrote {a.out}')
 
 

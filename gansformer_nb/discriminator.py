@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['DiscriminatorConfig', 'minibatch_stddev', 'Discriminator']
 
-# %% ../nbs/03_discriminator.ipynb #17d3131a
+# %% ../nbs/03_discriminator.ipynb #a3593bcc
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .bipartite import GANsformerBlock, LatentUpdate
-from .generator import (PresetConfig, check_image_size, check_inpainting_input, ConvAct, DownBlock,
+from .generator import (NetworkConfig, check_inpainting_input, ConvAct, DownBlock,
                                      attention_maps_of, set_keep_attention)
 
-# %% ../nbs/03_discriminator.ipynb #69c11470
+# %% ../nbs/03_discriminator.ipynb #544246f9
 @dataclass
-class DiscriminatorConfig(PresetConfig):
+class DiscriminatorConfig(NetworkConfig):
     "Hyper-parameters of the attention `Discriminator`."
     img_size: int = 256
     channels: tuple = (64, 128, 256, 512)    # width at full size, 1/2, 1/4, 1/8
@@ -28,19 +28,12 @@ class DiscriminatorConfig(PresetConfig):
     mbstd_group_size: int = 4                # minibatch standard deviation over groups of this size; 0 = off
     keep_attention: bool = True
 
-    def __post_init__(self):
-        self.channels = tuple(self.channels)
-        check_image_size(self.img_size, self.size_multiple)
-
-    @property
-    def size_multiple(self): return 2 ** (len(self.channels) - 1)
-
 DiscriminatorConfig.PRESETS = {
     'celeba256': DiscriminatorConfig(),
     'tiny': DiscriminatorConfig(img_size=64, channels=(32, 64, 80, 112), latent_num=16, latent_dim=64, num_heads=4),
 }
 
-# %% ../nbs/03_discriminator.ipynb #09958063
+# %% ../nbs/03_discriminator.ipynb #df5efb4c
 def minibatch_stddev(x, group_size=4, eps=1e-8):
     "Append the across-group standard deviation as one extra channel: [B, C, H, W] -> [B, C+1, H, W]."
     B, C, H, W = x.shape
@@ -50,7 +43,7 @@ def minibatch_stddev(x, group_size=4, eps=1e-8):
     y = y.mean(dim=(1, 2, 3)).reshape(1, B // G, 1, 1, 1).expand(G, -1, 1, H, W)     # one number per group
     return torch.cat([x, y.reshape(B, 1, H, W)], dim=1)
 
-# %% ../nbs/03_discriminator.ipynb #1a2804d9
+# %% ../nbs/03_discriminator.ipynb #d6648b13
 class Discriminator(nn.Module):
     "Attention discriminator: `D(image, mask)` -> one logit per image `[B]`."
     def __init__(self, config: DiscriminatorConfig):

@@ -7,7 +7,7 @@ __all__ = ['attention_maps', 'latent_colors', 'to_rgb', 'head_maps', 'segmentati
            'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage', 'plot_attention_entropy',
            'png_bytes', 'figure_png', 'AttentionInspector']
 
-# %% ../nbs/08_inspect.ipynb #c16c18fc
+# %% ../nbs/08_inspect.ipynb #7efc750f
 import io
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from .generator import Generator, set_keep_attention
 from .discriminator import Discriminator
 from .data import MaskGenerator
 
-# %% ../nbs/08_inspect.ipynb #26bb6118
+# %% ../nbs/08_inspect.ipynb #0dc5c358
 @torch.no_grad()
 def attention_maps(model, image, mask, z=None):
     "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`)."
@@ -44,7 +44,7 @@ def attention_maps(model, image, mask, z=None):
         out[name] = maps[0] if single else maps
     return out
 
-# %% ../nbs/08_inspect.ipynb #587a7b3c
+# %% ../nbs/08_inspect.ipynb #e3642dc3
 def latent_colors(K):
     "A fixed RGB colour per latent, `[K, 3]` in [0, 1]."
     cmap = matplotlib.colormaps['tab20' if K <= 20 else 'hsv']
@@ -67,7 +67,7 @@ def segmentation_overlay(image, maps, head=None, alpha=0.55, hard=True):
     m = head_maps(maps, head).float().cpu().numpy()                   # [K, H, W]
     colors = latent_colors(m.shape[0])
     layer = colors[m.argmax(0)] if hard else np.einsum('khw,kc->hwc', m, colors)
-    return (1 - alpha) * to_rgb(image) + alpha * layer
+    return np.clip((1 - alpha) * to_rgb(image) + alpha * layer, 0, 1)
 
 def latent_overlay(image, maps, latent, head=None, alpha=0.7):
     "One latent's soft map in its colour over the image. `[H, W, 3]`."
@@ -124,7 +124,7 @@ def plot_attention_entropy(image, maps, head=None):
     fig.colorbar(im, ax=axes[1], fraction=0.046); fig.tight_layout()
     return fig
 
-# %% ../nbs/08_inspect.ipynb #792e1d43
+# %% ../nbs/08_inspect.ipynb #3b2126a8
 import ipywidgets as W
 from PIL import Image
 
