@@ -7,7 +7,7 @@ __all__ = ['attention_maps', 'latent_colors', 'to_rgb', 'head_maps', 'segmentati
            'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage', 'plot_attention_entropy',
            'png_bytes', 'figure_png', 'AttentionInspector']
 
-# %% ../nbs/08_inspect.ipynb #7efc750f
+# %% ../nbs/08_inspect.ipynb #927a232a
 import io
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from .generator import Generator, set_keep_attention
 from .discriminator import Discriminator
 from .data import MaskGenerator
 
-# %% ../nbs/08_inspect.ipynb #0dc5c358
+# %% ../nbs/08_inspect.ipynb #7efc092b
 @torch.no_grad()
 def attention_maps(model, image, mask, z=None):
     "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`)."
@@ -44,7 +44,7 @@ def attention_maps(model, image, mask, z=None):
         out[name] = maps[0] if single else maps
     return out
 
-# %% ../nbs/08_inspect.ipynb #e3642dc3
+# %% ../nbs/08_inspect.ipynb #a7f4a5c5
 def latent_colors(K):
     "A fixed RGB colour per latent, `[K, 3]` in [0, 1]."
     cmap = matplotlib.colormaps['tab20' if K <= 20 else 'hsv']
@@ -124,7 +124,7 @@ def plot_attention_entropy(image, maps, head=None):
     fig.colorbar(im, ax=axes[1], fraction=0.046); fig.tight_layout()
     return fig
 
-# %% ../nbs/08_inspect.ipynb #3b2126a8
+# %% ../nbs/08_inspect.ipynb #93c788c5
 import ipywidgets as W
 from PIL import Image
 
@@ -204,8 +204,7 @@ class AttentionInspector:
         K = maps.shape[1]
         heads = [('mean', 'mean')] + [(str(h), str(h)) for h in range(maps.shape[0])]
         if list(self.c_head.options) != heads: self.c_head.options = heads
-        latents = [('all (segmentation)', -1)] + [(f'latent {k}', k) for k in range(K)]
-        if list(self.c_latent.options) != latents: self.c_latent.options = latents
+        if self.c_latent.max != K - 1: self.c_latent.max = K - 1
         if self.c_latent.value == -1:
             self.overlay = segmentation_overlay(self.image if not self.c_block.value.startswith('D.') else self.fill,
                                                 maps, head, alpha, hard=self.c_mode.value == 'hard')
@@ -248,7 +247,8 @@ class AttentionInspector:
         self.c_z = W.IntText(0, description='z seed', style=style, layout=lay)
         self.c_block = W.Dropdown(options=['-'], description='block', style=style, layout=lay)
         self.c_head = W.Dropdown(options=[('mean', 'mean')], value='mean', description='head', style=style, layout=lay)
-        self.c_latent = W.Dropdown(options=[('all (segmentation)', -1)], value=-1, description='latent', style=style, layout=lay)
+        self.c_latent = W.IntSlider(-1, -1, self.G.config.latent_num - 1, description='latent', style=style, layout=lay,
+                                    tooltip='-1: all latents, as a segmentation')
         self.c_mode = W.ToggleButtons(options=['hard', 'soft'], value='hard', description='colours', style=style)
         self.c_alpha = W.FloatSlider(0.55, min=0, max=1, step=0.05, description='opacity', style=style, layout=lay)
         self.c_x = W.IntSlider(s // 2, 0, s - 1, description='pixel x', style=style, layout=lay)
@@ -272,7 +272,7 @@ class AttentionInspector:
         panes = W.HBox([W.VBox([label('masked input'), self.p_masked]), W.VBox([label('completion'), self.p_fill]),
                         W.VBox([label('attention'), self.p_attention])])
         controls = W.VBox([self.c_sample, W.HBox([self.c_mask, self.c_new_mask]), self.c_z, self.c_block, self.c_head,
-                           self.c_latent, self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare])
+                           self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare])
         return W.VBox([W.HBox([controls, W.VBox([panes, self.p_pixel])]), self.p_compare])
 
     def show(self):
