@@ -65,6 +65,15 @@ def run_all(page):
         page.keyboard.type('Run All Cells'); page.keyboard.press('Enter')
 
 
+def settle(page, quiet=1.0, timeout=10):
+    "The attention image once it has stayed the same for `quiet` seconds; fails if it never settles."
+    t0, src = time.time(), attention_src(page)
+    while time.time() - t0 < timeout:
+        if wait_change(page, src, timeout=quiet) is None: return src
+        src = attention_src(page)
+    fail(f'the attention image kept changing for {timeout} s without any input')
+
+
 def wait_change(page, before, timeout=10):
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -125,19 +134,28 @@ def check(page, port, token, out):
     widget = page.locator('.widget-vbox:has(.widget-html-content b:text-is("attention"))').last
     widget.scroll_into_view_if_needed()
     page.screenshot(path=str(out / 'inspector_before.png'), full_page=False)
-    before = attention_src(page)
+    before = settle(page)                                        # the picture must be at rest before we act
     if not before: fail('the attention pane has no image')
-    handle = page.locator('.widget-slider:has(.widget-label:text-is("latent")) .noUi-handle').last
-    handle.focus(); page.keyboard.press('ArrowRight'); page.keyboard.press('ArrowRight')
-    dt_latent = wait_change(page, before)
+    slider = page.locator('.widget-slider:has(.widget-label:text-is("latent"))').last
+    readout = lambda: slider.locator('.widget-readout').inner_text()
+    value_before = readout()
+    slider.locator('.noUi-handle').focus()
+    t_action = time.time()
+    page.keyboard.press('ArrowRight'); page.keyboard.press('ArrowRight')
+    changed = wait_change(page, before)
+    dt_latent = None if changed is None else time.time() - t_action          # from the key press to the new picture
     if dt_latent is None: fail('moving the latent slider did not change the attention image within 10 s')
+    if readout() == value_before: fail('the latent slider did not move')
+    print(f'latent slider moved from {value_before} to {readout()}')
     page.screenshot(path=str(out / 'inspector_latent.png'))
-    before = attention_src(page)
+    before = settle(page)
     select = page.locator('.widget-dropdown:has(.widget-label:text-is("block")) select').last
     options = select.locator('option').all_inner_texts()
     current = select.input_value()
+    t_action = time.time()
     select.select_option([o for o in options if o != current][0])
-    dt_block = wait_change(page, before)
+    changed = wait_change(page, before)
+    dt_block = None if changed is None else time.time() - t_action
     if dt_block is None: fail('choosing another block did not change the attention image within 10 s')
     page.screenshot(path=str(out / 'inspector_after.png'))
     page.locator('.widget-hbox:has(.widget-label:text-is("sample")):has(b:text-is("masked input"))').last.screenshot(
