@@ -7,7 +7,7 @@ __all__ = ['PresetConfig', 'check_image_size', 'NetworkConfig', 'GeneratorConfig
            'LatentMapping', 'check_inpainting_input', 'attention_maps_of', 'set_keep_attention', 'Generator',
            'parameters_without_gradient', 'count_parameters', 'forward_flops', 'stage_shapes']
 
-# %% ../nbs/02_generator.ipynb #5b8a0fd5
+# %% ../nbs/02_generator.ipynb #a043119b
 import math
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .bipartite import GANsformerBlock
 
-# %% ../nbs/02_generator.ipynb #b951a54c
+# %% ../nbs/02_generator.ipynb #01a1ba06
 class PresetConfig:
     "Mixin for config dataclasses: named presets in `PRESETS`, overridable field by field."
     PRESETS = {}
@@ -34,10 +34,12 @@ class PresetConfig:
 def check_image_size(size, multiple, what='img_size'):
     "Raise a ValueError unless `size` is a positive multiple of `multiple`."
     if not isinstance(size, int) or size <= 0 or size % multiple:
+        positive_number = isinstance(size, (int, float)) and size > 0
+        nearest = max(multiple, round(size / multiple) * multiple) if positive_number else 64
         raise ValueError(f'{what}={size!r} must be a positive multiple of {multiple} '
-                         f'(the network halves the size {int(math.log2(multiple))} times); try {max(multiple, round(size / multiple) * multiple) if isinstance(size, (int, float)) and size > 0 else 64}.')
+                         f'(the network halves the size {int(math.log2(multiple))} times); try {nearest}.')
 
-# %% ../nbs/02_generator.ipynb #0145e0e0
+# %% ../nbs/02_generator.ipynb #4cc711c4
 class NetworkConfig(PresetConfig):
     "Shared by `GeneratorConfig` and `DiscriminatorConfig`: `channels` per level; `img_size` a multiple of 2^(levels-1)."
     def __post_init__(self):
@@ -47,7 +49,7 @@ class NetworkConfig(PresetConfig):
     @property
     def size_multiple(self): return 2 ** (len(self.channels) - 1)
 
-# %% ../nbs/02_generator.ipynb #01bb971f
+# %% ../nbs/02_generator.ipynb #9b61cdf1
 @dataclass
 class GeneratorConfig(NetworkConfig):
     "Hyper-parameters of the inpainting `Generator`."
@@ -69,7 +71,7 @@ GeneratorConfig.PRESETS = {
                             num_heads=4, num_gansformer_blocks=2),
 }
 
-# %% ../nbs/02_generator.ipynb #af4931b2
+# %% ../nbs/02_generator.ipynb #abaf8659
 class ConvAct(nn.Sequential):
     "3×3 convolution (optionally strided) + leaky ReLU."
     def __init__(self, cin, cout, stride=1):
@@ -90,7 +92,7 @@ class UpBlock(nn.Module):
         x = self.up(F.interpolate(x, scale_factor=2, mode='nearest'))
         return self.merge(torch.cat([x, skip], dim=1))
 
-# %% ../nbs/02_generator.ipynb #dc2d1b0e
+# %% ../nbs/02_generator.ipynb #cbe72f03
 class LatentMapping(nn.Module):
     "z [B, z_dim] -> latents [B, K, latent_dim]: LayerNorm(MLP(z) + per-latent embeddings)."
     def __init__(self, z_dim, latent_num, latent_dim, layers=2):
@@ -104,7 +106,7 @@ class LatentMapping(nn.Module):
     def forward(self, z):
         return self.norm(self.mlp(z)[:, None, :] + self.embeddings)           # [B, K, latent_dim]
 
-# %% ../nbs/02_generator.ipynb #bbeee052
+# %% ../nbs/02_generator.ipynb #7cf4a502
 def check_inpainting_input(image, mask, multiple):
     "Validate `image [B, 3, H, W]` and `mask [B, 1, H, W]`: square, a multiple of `multiple`, matching."
     if image.dim() != 4 or image.shape[1] != 3:
@@ -126,7 +128,7 @@ def set_keep_attention(model, keep):
         if isinstance(m, GANsformerBlock): m.attn.keep_attention = keep
     return model
 
-# %% ../nbs/02_generator.ipynb #1efcd159
+# %% ../nbs/02_generator.ipynb #c73060e7
 class Generator(nn.Module):
     "U-Net inpainting generator with GANsformer blocks: `G(image, mask, z=None)` -> composited image."
     def __init__(self, config: GeneratorConfig):
@@ -165,12 +167,12 @@ class Generator(nn.Module):
 
     def attention_maps(self): return attention_maps_of(self)
 
-# %% ../nbs/02_generator.ipynb #fd2125e5
+# %% ../nbs/02_generator.ipynb #339fd0a8
 def parameters_without_gradient(model):
     "Names of parameters whose `.grad` is missing or all zero (call after `backward`)."
     return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
 
-# %% ../nbs/02_generator.ipynb #b14ee9a9
+# %% ../nbs/02_generator.ipynb #e4628de6
 def count_parameters(model): return sum(p.numel() for p in model.parameters())
 
 def forward_flops(model, *inputs):
@@ -178,7 +180,7 @@ def forward_flops(model, *inputs):
     with FlopCounterMode(display=False) as counter: model(*inputs)   # with autograd on: its module hooks need it
     return counter.get_total_flops()
 
-# %% ../nbs/02_generator.ipynb #23fbca00
+# %% ../nbs/02_generator.ipynb #f9b8afad
 def stage_shapes(model, *inputs, depth=1):
     "Output shapes of `model`'s submodules `depth` levels down, in call order, for one forward pass."
     rows, hooks = [], []

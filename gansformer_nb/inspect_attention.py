@@ -7,33 +7,35 @@ __all__ = ['attention_maps', 'latent_colors', 'to_rgb', 'head_maps', 'segmentati
            'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage', 'plot_attention_entropy',
            'png_bytes', 'figure_png', 'AttentionInspector']
 
-# %% ../nbs/08_inspect.ipynb #927a232a
+# %% ../nbs/08_inspect.ipynb #168f4632
 import io
 import numpy as np
 import torch
 import torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .generator import Generator, set_keep_attention
+from .generator import Generator
+from .bipartite import SimplexAttention, LatentUpdate
 from .discriminator import Discriminator
 from .data import MaskGenerator
 
-# %% ../nbs/08_inspect.ipynb #7efc092b
+# %% ../nbs/08_inspect.ipynb #456a1d27
 @torch.no_grad()
 def attention_maps(model, image, mask, z=None):
     "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`)."
     single = image.dim() == 3
     if single: image, mask = image[None], mask[None]
     if z is not None and z.dim() == 1: z = z[None]
-    keep = [m.keep_attention for m in model.modules() if hasattr(m, 'keep_attention') and not isinstance(m, (Generator, Discriminator))]
-    set_keep_attention(model, True)
+    saved = {m: m.keep_attention for m in model.modules() if isinstance(m, (SimplexAttention, LatentUpdate))}
+    was_training = model.training
     try:
-        was_training = model.training; model.eval()
+        for m in saved: m.keep_attention = True                           # explicit attention keeps its weights
+        model.eval()
         model(image, mask, z) if isinstance(model, Generator) else model(image, mask)
-        model.train(was_training)
         raw = model.attention_maps()
-    finally:
-        if keep and not all(keep): set_keep_attention(model, False)
+    finally:                                                              # leave the model exactly as it was
+        for m, keep in saved.items(): m.keep_attention = keep
+        model.train(was_training)
     H, W = image.shape[-2:]
     out = {}
     for name, a in raw.items():                                           # a: [B, heads, h*w, K]
@@ -44,7 +46,7 @@ def attention_maps(model, image, mask, z=None):
         out[name] = maps[0] if single else maps
     return out
 
-# %% ../nbs/08_inspect.ipynb #a7f4a5c5
+# %% ../nbs/08_inspect.ipynb #626d423c
 def latent_colors(K):
     "A fixed RGB colour per latent, `[K, 3]` in [0, 1]."
     cmap = matplotlib.colormaps['tab20' if K <= 20 else 'hsv']
@@ -124,7 +126,7 @@ def plot_attention_entropy(image, maps, head=None):
     fig.colorbar(im, ax=axes[1], fraction=0.046); fig.tight_layout()
     return fig
 
-# %% ../nbs/08_inspect.ipynb #93c788c5
+# %% ../nbs/08_inspect.ipynb #27f75114
 import ipywidgets as W
 from PIL import Image
 

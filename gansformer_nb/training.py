@@ -6,7 +6,7 @@
 __all__ = ['CHECKPOINT_VERSION', 'TrainConfig', 'build_datasets', 'hold_out', 'resolve_device', 'psnr', 'NonFiniteLossError',
            'param_groups', 'Trainer', 'save_atomic', 'latest_checkpoint', 'load_checkpoint']
 
-# %% ../nbs/06_training.ipynb #18b03cc2
+# %% ../nbs/06_training.ipynb #d6edadc8
 import copy, json, math, os, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields
@@ -23,7 +23,7 @@ from .data import (ImageFolderInpainting, PairedInpaintingDataset, SyntheticFace
                                 MaskGenerator, make_dataloaders)
 from .losses import (generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam)
 
-# %% ../nbs/06_training.ipynb #730e2833
+# %% ../nbs/06_training.ipynb #49bfdbad
 @dataclass
 class TrainConfig(PresetConfig):
     "Everything a training run needs; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`."
@@ -92,7 +92,7 @@ TrainConfig.PRESETS = {
                         log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 
-# %% ../nbs/06_training.ipynb #be44a114
+# %% ../nbs/06_training.ipynb #7e332fab
 def build_datasets(c: TrainConfig):
     "Training and validation datasets described by a `TrainConfig`."
     val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
@@ -123,7 +123,7 @@ def hold_out(train, val, attr, count):
     setattr(train, attr, items[:-count]); setattr(val, attr, items[-count:])
     return train, val
 
-# %% ../nbs/06_training.ipynb #74a4a874
+# %% ../nbs/06_training.ipynb #083625c6
 def resolve_device(device='auto'):
     "'auto' -> CUDA when available (the local rank's GPU under torchrun), else CPU."
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -153,7 +153,7 @@ def param_groups(model, lr, equalized=True):
         groups.setdefault(fan_in, []).append(p)
     return [{'params': ps, 'lr': lr / math.sqrt(fan_in)} for fan_in, ps in sorted(groups.items())]
 
-# %% ../nbs/06_training.ipynb #01e34325
+# %% ../nbs/06_training.ipynb #a4d27d22
 class Trainer:
     "Train an inpainting GANsformer as described by a `TrainConfig`."
     def __init__(self, config: TrainConfig, train_set=None, val_set=None, quiet=False):
@@ -204,7 +204,7 @@ class Trainer:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 for k in ('image', 'mask')]
 
-# %% ../nbs/06_training.ipynb #c6ba8700
+# %% ../nbs/06_training.ipynb #eefde654
 @patch
 def _apply(self: Trainer, loss, optimizer, model, what):
     "Backward + step, unless the loss or a gradient is not finite (then the weights stay untouched)."
@@ -234,7 +234,7 @@ def _skip(self: Trainer, what, why):
                                  f'(last at step {self.step}). Lower the learning rate or resume from an earlier checkpoint.')
     return False
 
-# %% ../nbs/06_training.ipynb #b06907aa
+# %% ../nbs/06_training.ipynb #5c484456
 @patch
 def train_step(self: Trainer, batch):
     "One D step (+ lazy R1 every `d_reg_interval` steps), one G step, one EMA update. Returns the losses."
@@ -280,7 +280,7 @@ def update_ema(self: Trainer):
         torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1 - beta)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()): b_ema.copy_(b)
 
-# %% ../nbs/06_training.ipynb #0f96141b
+# %% ../nbs/06_training.ipynb #a1d49dd8
 @patch
 @torch.no_grad()
 def sample_grid(self: Trainer, path=None):
@@ -306,7 +306,7 @@ def evaluate(self: Trainer):
         whole.append(psnr(out, img)); hole.append(psnr(out, img, 1 - mask))
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
 
-# %% ../nbs/06_training.ipynb #b63f7954
+# %% ../nbs/06_training.ipynb #dcff6ffb
 CHECKPOINT_VERSION = 1
 
 @patch
@@ -372,7 +372,7 @@ def resume(cls: Trainer, path, train_set=None, val_set=None, quiet=False, **over
     trainer.load_state_dict(state)
     return trainer
 
-# %% ../nbs/06_training.ipynb #8ae7a947
+# %% ../nbs/06_training.ipynb #1c05a6a6
 @patch
 def log(self: Trainer, metrics):
     "Append to `metrics.jsonl` (main process) and pass to extra loggers."
