@@ -6,13 +6,12 @@ then score G_ema against OpenCV's Telea inpainting on the 32 validation faces x 
 Prints a markdown table and writes <out>/convergence.json and <out>/convergence_grid.png.
 Options after --set override TrainConfig fields, e.g. --set learning_rate=0.001 l1_weight=50.
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
-import numpy as np
-import cv2
 import torch
 from torchvision.utils import save_image
-from gansformer_nb.data import shared_path, load_image, MaskFolder
+from gansformer_nb.data import shared_path
+from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill
 from gansformer_nb.training import TrainConfig, Trainer, psnr
 
 
@@ -23,24 +22,31 @@ def parse_value(v):
     return {'true': True, 'false': False, 'none': None}.get(v.lower(), v)
 
 
-def evaluation_set(shared, size, n_masks=4):
-    "32 val faces x the first n_masks thick masks: images [N, 3, s, s] in [-1, 1], masks [N, 1, s, s] (1 = known)."
-    faces = sorted((shared / 'data/celebahq256/val').glob('*.jpg'))
-    masks = MaskFolder(shared / 'data/masks256/thick', size)
-    imgs = torch.stack([load_image(f, size) for f in faces])
-    ms = torch.stack([torch.from_numpy(masks[j]) for j in range(n_masks)])[:, None]
-    return imgs.repeat_interleave(n_masks, 0), ms.repeat(len(faces), 1, 1, 1)
+def train(minutes, out, overrides=(), threads=None):
+    "Train `tiny` on the shared faces for `minutes` of wall-clock time: (trainer, seconds)."
+    shared = shared_root()
+    if threads: torch.set_num_threads(threads)
+    settings = dict(data='folder', data_root=str(shared / 'data/celebahq256'), val_masks=str(shared / 'data/masks256/thick'),
+                    out_dir=str(out), num_epochs=10_000, max_minutes=minutes, num_workers=1, eval_interval=100_000,
+                    sample_interval=100_000, save_interval=100_000)
+    settings.update(dict(overrides))
+    trainer = Trainer(TrainConfig.preset('tiny', **settings))
+    t0 = time.perf_counter(); trainer.fit()
+    return trainer, time.perf_counter() - t0
 
 
-def telea(images, masks, radius=3):
-    "OpenCV Telea inpainting of [-1, 1] images where mask == 0."
-    out = []
-    for img, m in zip(images, masks):
-        u8 = ((img.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
-        hole = (m[0].numpy() < 0.5).astype(np.uint8) * 255
-        filled = cv2.inpaint(u8, hole, radius, cv2.INPAINT_TELEA)
-        out.append(torch.from_numpy(filled).permute(2, 0, 1).float() / 127.5 - 1)
-    return torch.stack(out) * (1 - masks) + images * masks
+def shared_root():
+    shared = shared_path('data')
+    if shared is None: sys.exit('this benchmark needs ../shared/data (or $GANSFORMER_NB_SHARED): not found.')
+    return shared.parent
+
+
+def shared_evaluation_set(size):
+    "The 32 shared validation faces x the first 4 thick test masks, at `size`."
+    shared = shared_root()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                                   # 256² masks resized: expected
+        return evaluation_set(shared / 'data/celebahq256/val', shared / 'data/masks256/thick', size, masks_per_image=4)
 
 
 def main(argv=None):
@@ -50,26 +56,12 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
     ap.add_argument('--set', nargs='*', default=[], metavar='FIELD=VALUE', help='TrainConfig overrides')
     a = ap.parse_args(argv)
-    shared = shared_path('data')
-    if shared is None: sys.exit('bench/convergence.py needs ../shared/data (or GANSFORMER_NB_SHARED): not found.')
-    shared = shared.parent
-    if a.threads: torch.set_num_threads(a.threads)
-    overrides = dict(kv.split('=', 1) for kv in a.set)
-    settings = dict(data='folder', data_root=str(shared / 'data/celebahq256'), val_masks=str(shared / 'data/masks256/thick'),
-                    out_dir=a.out, num_epochs=10_000, max_minutes=a.minutes, num_workers=1, eval_interval=100_000,
-                    sample_interval=100_000, save_interval=100_000)
-    settings.update({k: parse_value(v) for k, v in overrides.items()})
-    config = TrainConfig.preset('tiny', **settings)
-    trainer = Trainer(config)
-    t0 = time.perf_counter(); trainer.fit(); train_s = time.perf_counter() - t0
-
-    images, masks = evaluation_set(shared, config.img_size)
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        ours = torch.cat([trainer.G_ema(images[i:i + 32], masks[i:i + 32],
-                                        torch.randn(len(images[i:i + 32]), trainer.G.config.z_dim, generator=g))
-                          for i in range(0, len(images), 32)])
-    baseline = telea(images, masks)
+    overrides = {k: parse_value(v) for k, v in (kv.split('=', 1) for kv in a.set)}
+    trainer, train_s = train(a.minutes, a.out, overrides, a.threads)
+    config = trainer.config
+    images, masks = shared_evaluation_set(config.img_size)
+    ours = generator_fill(trainer.G_ema, images, masks, seed=0)
+    baseline = opencv_inpaint(images, masks, 'telea')
     rows = {}
     for name, out in [('GANsformer tiny (G_ema)', ours), ('OpenCV Telea', baseline)]:
         rows[name] = dict(psnr_whole=psnr(out, images).mean().item(), psnr_hole=psnr(out, images, 1 - masks).mean().item())

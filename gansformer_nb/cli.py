@@ -7,7 +7,7 @@ __all__ = ['FLAG_FIELDS', 'RUN_IDENTITY', 'train_parser', 'CLIError', 'config_fr
            'WandbLogger', 'init_distributed', 'check_out_dir', 'train_main', 'train_cli', 'inpaint_parser',
            'load_generator', 'load_mask', 'save_tensor_image', 'inpaint_jobs', 'inpaint_main', 'inpaint_cli']
 
-# %% ../nbs/07_cli.ipynb #14b9652f
+# %% ../nbs/07_cli.ipynb #1eb763a0
 import argparse, os, signal, sys, warnings
 from dataclasses import fields
 from pathlib import Path
@@ -19,7 +19,7 @@ from .data import IMAGE_EXTENSIONS, list_images, load_image
 from .generator import Generator, GeneratorConfig
 from .training import TrainConfig, Trainer, load_checkpoint, resolve_device, NonFiniteLossError
 
-# %% ../nbs/07_cli.ipynb #d3a1cdfa
+# %% ../nbs/07_cli.ipynb #4df1d317
 def train_parser():
     d = TrainConfig()
     p = argparse.ArgumentParser(
@@ -59,7 +59,7 @@ FLAG_FIELDS = {'epochs': 'num_epochs', 'batch_size': 'batch_size', 'lr': 'learni
 # fields that define the networks and data: a resumed run must keep them
 RUN_IDENTITY = ('model', 'img_size', 'duplex', 'data', 'data_root', 'seed')
 
-# %% ../nbs/07_cli.ipynb #29174093
+# %% ../nbs/07_cli.ipynb #c5d23228
 class CLIError(Exception): "A user error: reported as one line, exit status 2."
 
 def config_from_args(args):
@@ -106,7 +106,7 @@ def load_resume_checkpoint(path):
     try: return load_checkpoint(path)
     except (FileNotFoundError, ValueError) as e: raise CLIError(f'--resume: {e}') from None
 
-# %% ../nbs/07_cli.ipynb #e778ab13
+# %% ../nbs/07_cli.ipynb #b94bdd94
 class WandbLogger:
     "Trainer logger for Weights & Biases; offline without credentials; failures only warn."
     def __init__(self, config, project='gansformer_nb', entity=None, name=None):
@@ -141,7 +141,7 @@ def _netrc_has_wandb():
     try: return 'api.wandb.ai' in (Path.home() / '.netrc').read_text()
     except OSError: return False
 
-# %% ../nbs/07_cli.ipynb #1ad847ef
+# %% ../nbs/07_cli.ipynb #7adca074
 def init_distributed(device_flag):
     "Start the process group under torchrun (NCCL on CUDA, gloo on CPU); returns True when distributed."
     if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or (dist.is_available() and dist.is_initialized()):
@@ -151,17 +151,17 @@ def init_distributed(device_flag):
     dist.init_process_group('nccl' if use_cuda else 'gloo')
     return True
 
-# %% ../nbs/07_cli.ipynb #f80e5786
+# %% ../nbs/07_cli.ipynb #36a6b0dc
 def _raise_interrupt(signum, frame): raise KeyboardInterrupt(f'signal {signum}')
 
-def check_out_dir(out_dir):
+def check_out_dir(out_dir, flag='--out-dir'):
     "Fail early, with the path, when the output folder cannot be written."
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f'.write_test.{os.getpid()}'; probe.write_text('ok'); probe.unlink()   # one per process
     except OSError as e:
-        raise CLIError(f'cannot write to --out-dir {out}: {e.strerror or e}. Choose a writable folder.') from None
+        raise CLIError(f'cannot write to {flag} {out}: {e.strerror or e}. Choose a writable folder.') from None
 
 def train_main(argv=None):
     "Entry point of `gansformer_nb_train`."
@@ -215,7 +215,7 @@ def train_main(argv=None):
 
 def train_cli(): sys.exit(train_main())
 
-# %% ../nbs/07_cli.ipynb #2836a71b
+# %% ../nbs/07_cli.ipynb #a9afbaa2
 def inpaint_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_inpaint', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description='Fill the holes of images with a trained gansformer_nb checkpoint (its G_ema).')
@@ -232,7 +232,7 @@ def load_generator(checkpoint, device='cpu'):
     "G_ema of a training checkpoint, in eval mode on `device`, with its TrainConfig."
     state = load_checkpoint(checkpoint)
     tc = TrainConfig(**state['config'])
-    G = Generator(GeneratorConfig.preset(tc.model, img_size=tc.img_size, duplex=tc.duplex)).to(device)
+    G = Generator(GeneratorConfig.preset(tc.model, img_size=tc.img_size, duplex=tc.duplex, attention=tc.attention)).to(device)
     G.load_state_dict(state['G_ema'])
     return G.eval().requires_grad_(False), tc
 
@@ -292,6 +292,6 @@ def inpaint_main(argv=None):
 
 def inpaint_cli(): sys.exit(inpaint_main())
 
-# %% ../nbs/07_cli.ipynb #05a072f2
+# %% ../nbs/07_cli.ipynb #73906bac
 #| eval: false
 if __name__ == '__main__' and '__file__' in globals(): train_cli()     # torchrun -m gansformer_nb.cli ...

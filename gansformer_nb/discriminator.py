@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DiscriminatorConfig', 'minibatch_stddev', 'Discriminator']
 
-# %% ../nbs/03_discriminator.ipynb #a3593bcc
+# %% ../nbs/03_discriminator.ipynb #8d997793
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from .bipartite import GANsformerBlock, LatentUpdate
 from .generator import (NetworkConfig, check_inpainting_input, ConvAct, DownBlock,
                                      attention_maps_of, set_keep_attention)
 
-# %% ../nbs/03_discriminator.ipynb #544246f9
+# %% ../nbs/03_discriminator.ipynb #3c449a15
 @dataclass
 class DiscriminatorConfig(NetworkConfig):
     "Hyper-parameters of the attention `Discriminator`."
@@ -30,10 +30,10 @@ class DiscriminatorConfig(NetworkConfig):
 
 DiscriminatorConfig.PRESETS = {
     'celeba256': DiscriminatorConfig(),
-    'tiny': DiscriminatorConfig(img_size=64, channels=(32, 64, 80, 112), latent_num=16, latent_dim=64, num_heads=4),
+    'tiny': DiscriminatorConfig(img_size=64, channels=(16, 32, 48, 64), latent_num=16, latent_dim=64, num_heads=4),
 }
 
-# %% ../nbs/03_discriminator.ipynb #df5efb4c
+# %% ../nbs/03_discriminator.ipynb #1a7bcdfb
 def minibatch_stddev(x, group_size=4, eps=1e-8):
     "Append the across-group standard deviation as one extra channel: [B, C, H, W] -> [B, C+1, H, W]."
     B, C, H, W = x.shape
@@ -43,7 +43,7 @@ def minibatch_stddev(x, group_size=4, eps=1e-8):
     y = y.mean(dim=(1, 2, 3)).reshape(1, B // G, 1, 1, 1).expand(G, -1, 1, H, W)     # one number per group
     return torch.cat([x, y.reshape(B, 1, H, W)], dim=1)
 
-# %% ../nbs/03_discriminator.ipynb #d6648b13
+# %% ../nbs/03_discriminator.ipynb #98e59df1
 class Discriminator(nn.Module):
     "Attention discriminator: `D(image, mask)` -> one logit per image `[B]`."
     def __init__(self, config: DiscriminatorConfig):

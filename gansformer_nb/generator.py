@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['PresetConfig', 'check_image_size', 'NetworkConfig', 'GeneratorConfig', 'ConvAct', 'DownBlock', 'UpBlock',
-           'LatentMapping', 'check_inpainting_input', 'attention_maps_of', 'set_keep_attention', 'Generator',
-           'parameters_without_gradient', 'count_parameters', 'forward_flops', 'stage_shapes']
+           'LatentMapping', 'check_inpainting_input', 'attention_maps_of', 'set_keep_attention', 'ConvBlock',
+           'Generator', 'parameters_without_gradient', 'count_parameters', 'forward_flops', 'stage_shapes']
 
-# %% ../nbs/02_generator.ipynb #a043119b
+# %% ../nbs/02_generator.ipynb #3abcde99
 import math
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .bipartite import GANsformerBlock
 
-# %% ../nbs/02_generator.ipynb #01a1ba06
+# %% ../nbs/02_generator.ipynb #c5d9688c
 class PresetConfig:
     "Mixin for config dataclasses: named presets in `PRESETS`, overridable field by field."
     PRESETS = {}
@@ -39,7 +39,7 @@ def check_image_size(size, multiple, what='img_size'):
         raise ValueError(f'{what}={size!r} must be a positive multiple of {multiple} '
                          f'(the network halves the size {int(math.log2(multiple))} times); try {nearest}.')
 
-# %% ../nbs/02_generator.ipynb #4cc711c4
+# %% ../nbs/02_generator.ipynb #4fec4f76
 class NetworkConfig(PresetConfig):
     "Shared by `GeneratorConfig` and `DiscriminatorConfig`: `channels` per level; `img_size` a multiple of 2^(levels-1)."
     def __post_init__(self):
@@ -49,7 +49,7 @@ class NetworkConfig(PresetConfig):
     @property
     def size_multiple(self): return 2 ** (len(self.channels) - 1)
 
-# %% ../nbs/02_generator.ipynb #9b61cdf1
+# %% ../nbs/02_generator.ipynb #97cb7147
 @dataclass
 class GeneratorConfig(NetworkConfig):
     "Hyper-parameters of the inpainting `Generator`."
@@ -64,6 +64,7 @@ class GeneratorConfig(NetworkConfig):
     decoder_attention: bool = True           # one more GANsformer block at the first decoder resolution
     duplex: bool = True                      # duplex (True) or simplex (False) attention
     keep_attention: bool = True              # keep attention maps (False: fused fast path, for training)
+    attention: bool = True                   # False: plain convolutions replace every GANsformer block (ablation)
 
 GeneratorConfig.PRESETS = {
     'celeba256': GeneratorConfig(),
@@ -71,7 +72,7 @@ GeneratorConfig.PRESETS = {
                             num_heads=4, num_gansformer_blocks=2),
 }
 
-# %% ../nbs/02_generator.ipynb #abaf8659
+# %% ../nbs/02_generator.ipynb #42941092
 class ConvAct(nn.Sequential):
     "3×3 convolution (optionally strided) + leaky ReLU."
     def __init__(self, cin, cout, stride=1):
@@ -82,17 +83,17 @@ class DownBlock(nn.Sequential):
     def __init__(self, cin, cout): super().__init__(ConvAct(cin, cout, stride=2), ConvAct(cout, cout))
 
 class UpBlock(nn.Module):
-    "Double the size by nearest resize + conv, then merge the encoder's skip: -> [B, cout, 2H, 2W]."
+    "Conv at the low resolution, nearest resize ×2, then merge the encoder's skip: [B, cin, H, W] -> [B, cout, 2H, 2W]."
     def __init__(self, cin, cskip, cout):
         super().__init__()
         self.up = ConvAct(cin, cout)
         self.merge = ConvAct(cout + cskip, cout)
 
     def forward(self, x, skip):
-        x = self.up(F.interpolate(x, scale_factor=2, mode='nearest'))
+        x = F.interpolate(self.up(x), scale_factor=2, mode='nearest')           # [B, cout, 2H, 2W]
         return self.merge(torch.cat([x, skip], dim=1))
 
-# %% ../nbs/02_generator.ipynb #cbe72f03
+# %% ../nbs/02_generator.ipynb #5ddc79d9
 class LatentMapping(nn.Module):
     "z [B, z_dim] -> latents [B, K, latent_dim]: LayerNorm(MLP(z) + per-latent embeddings)."
     def __init__(self, z_dim, latent_num, latent_dim, layers=2):
@@ -106,7 +107,7 @@ class LatentMapping(nn.Module):
     def forward(self, z):
         return self.norm(self.mlp(z)[:, None, :] + self.embeddings)           # [B, K, latent_dim]
 
-# %% ../nbs/02_generator.ipynb #7cf4a502
+# %% ../nbs/02_generator.ipynb #d6cbd7ee
 def check_inpainting_input(image, mask, multiple):
     "Validate `image [B, 3, H, W]` and `mask [B, 1, H, W]`: square, a multiple of `multiple`, matching."
     if image.dim() != 4 or image.shape[1] != 3:
@@ -128,7 +129,16 @@ def set_keep_attention(model, keep):
         if isinstance(m, GANsformerBlock): m.attn.keep_attention = keep
     return model
 
-# %% ../nbs/02_generator.ipynb #c73060e7
+# %% ../nbs/02_generator.ipynb #92d79a8f
+class ConvBlock(nn.Module):
+    "Attention-free stand-in for a `GANsformerBlock`: x + conv(lrelu(conv(x))); latents pass through untouched."
+    def __init__(self, dim):
+        super().__init__()
+        self.conv = nn.Sequential(ConvAct(dim, dim), nn.Conv2d(dim, dim, 3, padding=1))
+
+    def forward(self, x, latents): return x + self.conv(x), latents                 # [B, C, H, W]
+
+# %% ../nbs/02_generator.ipynb #59dc3db5
 class Generator(nn.Module):
     "U-Net inpainting generator with GANsformer blocks: `G(image, mask, z=None)` -> composited image."
     def __init__(self, config: GeneratorConfig):
@@ -137,12 +147,12 @@ class Generator(nn.Module):
         ch = c.channels
         self.from_input = ConvAct(4, ch[0])                                          # masked RGB + mask
         self.down = nn.ModuleList([DownBlock(a, b) for a, b in zip(ch, ch[1:])])
-        self.mapping = LatentMapping(c.z_dim, c.latent_num, c.latent_dim, c.mapping_layers)
-        self.bottleneck = nn.ModuleList([GANsformerBlock(ch[-1], c.latent_dim, c.num_heads, c.duplex, c.keep_attention)
-                                         for _ in range(c.num_gansformer_blocks)])
+        block = ((lambda dim: GANsformerBlock(dim, c.latent_dim, c.num_heads, c.duplex, c.keep_attention))
+                 if c.attention else ConvBlock)
+        self.mapping = LatentMapping(c.z_dim, c.latent_num, c.latent_dim, c.mapping_layers) if c.attention else None
+        self.bottleneck = nn.ModuleList([block(ch[-1]) for _ in range(c.num_gansformer_blocks)])
         self.up = nn.ModuleList([UpBlock(ch[i], ch[i - 1], ch[i - 1]) for i in range(len(ch) - 1, 0, -1)])
-        self.decoder_attention = (GANsformerBlock(ch[-2], c.latent_dim, c.num_heads, c.duplex, c.keep_attention)
-                                  if c.decoder_attention else None)
+        self.decoder_attention = block(ch[-2]) if c.decoder_attention else None
         self.to_rgb = nn.Conv2d(ch[0], 3, 1)
 
     def forward(self, image, mask, z=None, composite=True):
@@ -154,7 +164,7 @@ class Generator(nn.Module):
         for down in self.down:
             skips.append(x)
             x = down(x)                                                               # ... [B, ch[-1], H/8, W/8]
-        latents = self.mapping(z)                                                     # [B, K, latent_dim]
+        latents = self.mapping(z) if self.mapping is not None else None              # [B, K, latent_dim]
         for block in self.bottleneck:
             x, latents = block(x, latents)
         for i, up in enumerate(self.up):
@@ -167,12 +177,12 @@ class Generator(nn.Module):
 
     def attention_maps(self): return attention_maps_of(self)
 
-# %% ../nbs/02_generator.ipynb #339fd0a8
+# %% ../nbs/02_generator.ipynb #77ae802f
 def parameters_without_gradient(model):
     "Names of parameters whose `.grad` is missing or all zero (call after `backward`)."
     return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
 
-# %% ../nbs/02_generator.ipynb #e4628de6
+# %% ../nbs/02_generator.ipynb #67269921
 def count_parameters(model): return sum(p.numel() for p in model.parameters())
 
 def forward_flops(model, *inputs):
@@ -180,7 +190,7 @@ def forward_flops(model, *inputs):
     with FlopCounterMode(display=False) as counter: model(*inputs)   # with autograd on: its module hooks need it
     return counter.get_total_flops()
 
-# %% ../nbs/02_generator.ipynb #f9b8afad
+# %% ../nbs/02_generator.ipynb #8ed4c683
 def stage_shapes(model, *inputs, depth=1):
     "Output shapes of `model`'s submodules `depth` levels down, in call order, for one forward pass."
     rows, hooks = [], []

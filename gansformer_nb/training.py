@@ -6,7 +6,7 @@
 __all__ = ['CHECKPOINT_VERSION', 'TrainConfig', 'build_datasets', 'hold_out', 'resolve_device', 'psnr', 'NonFiniteLossError',
            'param_groups', 'Trainer', 'save_atomic', 'latest_checkpoint', 'load_checkpoint']
 
-# %% ../nbs/06_training.ipynb #d6edadc8
+# %% ../nbs/06_training.ipynb #c9bfaa30
 import copy, json, math, os, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields
@@ -23,7 +23,7 @@ from .data import (ImageFolderInpainting, PairedInpaintingDataset, SyntheticFace
                                 MaskGenerator, make_dataloaders)
 from .losses import (generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam)
 
-# %% ../nbs/06_training.ipynb #49bfdbad
+# %% ../nbs/06_training.ipynb #465571ac
 @dataclass
 class TrainConfig(PresetConfig):
     "Everything a training run needs; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`."
@@ -39,6 +39,7 @@ class TrainConfig(PresetConfig):
     # model and data
     model: str = 'celeba256'                 # GeneratorConfig / DiscriminatorConfig preset
     duplex: bool = True
+    attention: bool = True                   # False: the generator's GANsformer blocks become plain convolutions (ablation)
     data: str = 'folder'                     # folder | paired | synthetic
     val_root: str = None                     # default: data_root/val if data_root has train/ and val/, else a hold-out
     val_masks: str = None                    # folder of fixed evaluation masks; default: seeded generated masks
@@ -69,6 +70,7 @@ class TrainConfig(PresetConfig):
     num_workers: int = 2
     amp: bool = True                         # bf16 autocast on CUDA (always fp32 on CPU)
     compile: bool = False                    # torch.compile G and D (CUDA)
+    channels_last: bool = True               # NHWC memory format for G, D and batches
 
     def __post_init__(self):
         for name in ('batch_size', 'num_epochs', 'img_size', 'd_reg_interval', 'log_interval', 'sample_interval',
@@ -92,7 +94,7 @@ TrainConfig.PRESETS = {
                         log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 
-# %% ../nbs/06_training.ipynb #7e332fab
+# %% ../nbs/06_training.ipynb #51b23ee5
 def build_datasets(c: TrainConfig):
     "Training and validation datasets described by a `TrainConfig`."
     val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
@@ -123,7 +125,7 @@ def hold_out(train, val, attr, count):
     setattr(train, attr, items[:-count]); setattr(val, attr, items[-count:])
     return train, val
 
-# %% ../nbs/06_training.ipynb #083625c6
+# %% ../nbs/06_training.ipynb #2074b21a
 def resolve_device(device='auto'):
     "'auto' -> CUDA when available (the local rank's GPU under torchrun), else CPU."
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -153,7 +155,7 @@ def param_groups(model, lr, equalized=True):
         groups.setdefault(fan_in, []).append(p)
     return [{'params': ps, 'lr': lr / math.sqrt(fan_in)} for fan_in, ps in sorted(groups.items())]
 
-# %% ../nbs/06_training.ipynb #a4d27d22
+# %% ../nbs/06_training.ipynb #0804d780
 class Trainer:
     "Train an inpainting GANsformer as described by a `TrainConfig`."
     def __init__(self, config: TrainConfig, train_set=None, val_set=None, quiet=False):
@@ -168,19 +170,21 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(c.seed)                                                   # same initial weights on every rank
-        gcfg = GeneratorConfig.preset(c.model, img_size=c.img_size, duplex=c.duplex, keep_attention=False)
+        gcfg = GeneratorConfig.preset(c.model, img_size=c.img_size, duplex=c.duplex, attention=c.attention, keep_attention=False)
         dcfg = DiscriminatorConfig.preset(c.model, img_size=c.img_size, duplex=c.duplex, keep_attention=False)
         self.G, self.D = Generator(gcfg).to(self.device), Discriminator(dcfg).to(self.device)
         # channels_last suits cuDNN and oneDNN alike (measured: 8% faster on this laptop CPU too)
-        self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+        self.memory_format = torch.channels_last if c.channels_last else torch.contiguous_format
+        self.G, self.D = self.G.to(memory_format=self.memory_format), self.D.to(memory_format=self.memory_format)
         if self.distributed:                                                     # every rank starts from rank 0's weights
             for p in [*self.G.parameters(), *self.D.parameters()]: dist.broadcast(p.data, src=0)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.G_train, self.D_train = (torch.compile(self.G), torch.compile(self.D)) if c.compile else (self.G, self.D)
         betas = (0.0, 0.99)
-        self.opt_G = torch.optim.Adam(param_groups(self.G, c.learning_rate, c.equalized_lr), betas=betas)
+        fused = self.device.type in ('cpu', 'cuda')      # one fused kernel per step, not a loop of small ops (bench/speed.py)
+        self.opt_G = torch.optim.Adam(param_groups(self.G, c.learning_rate, c.equalized_lr), betas=betas, fused=fused)
         lr_d, betas_d = lazy_regularization_adam(c.learning_rate, betas, c.d_reg_interval)
-        self.opt_D = torch.optim.Adam(param_groups(self.D, lr_d, c.equalized_lr), betas=betas_d)
+        self.opt_D = torch.optim.Adam(param_groups(self.D, lr_d, c.equalized_lr), betas=betas_d, fused=fused)
         for opt in (self.opt_G, self.opt_D):
             for g in opt.param_groups: g['base_lr'] = g['lr']
         self.autocast = (torch.autocast('cuda', dtype=torch.bfloat16) if cuda and c.amp else nullcontext())
@@ -201,10 +205,10 @@ class Trainer:
         self.loggers = []                                                           # callables (metrics: dict, step: int)
 
     def to_device(self, batch):
-        return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
                 for k in ('image', 'mask')]
 
-# %% ../nbs/06_training.ipynb #eefde654
+# %% ../nbs/06_training.ipynb #748f5d64
 @patch
 def _apply(self: Trainer, loss, optimizer, model, what):
     "Backward + step, unless the loss or a gradient is not finite (then the weights stay untouched)."
@@ -234,7 +238,7 @@ def _skip(self: Trainer, what, why):
                                  f'(last at step {self.step}). Lower the learning rate or resume from an earlier checkpoint.')
     return False
 
-# %% ../nbs/06_training.ipynb #5c484456
+# %% ../nbs/06_training.ipynb #1af7d48a
 @patch
 def train_step(self: Trainer, batch):
     "One D step (+ lazy R1 every `d_reg_interval` steps), one G step, one EMA update. Returns the losses."
@@ -280,7 +284,7 @@ def update_ema(self: Trainer):
         torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1 - beta)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()): b_ema.copy_(b)
 
-# %% ../nbs/06_training.ipynb #a1d49dd8
+# %% ../nbs/06_training.ipynb #f85fa482
 @patch
 @torch.no_grad()
 def sample_grid(self: Trainer, path=None):
@@ -306,7 +310,7 @@ def evaluate(self: Trainer):
         whole.append(psnr(out, img)); hole.append(psnr(out, img, 1 - mask))
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
 
-# %% ../nbs/06_training.ipynb #dcff6ffb
+# %% ../nbs/06_training.ipynb #7161926f
 CHECKPOINT_VERSION = 1
 
 @patch
@@ -372,7 +376,7 @@ def resume(cls: Trainer, path, train_set=None, val_set=None, quiet=False, **over
     trainer.load_state_dict(state)
     return trainer
 
-# %% ../nbs/06_training.ipynb #1c05a6a6
+# %% ../nbs/06_training.ipynb #64ac1ef5
 @patch
 def log(self: Trainer, metrics):
     "Append to `metrics.jsonl` (main process) and pass to extra loggers."

@@ -1,0 +1,293 @@
+"""Speed benchmark (not a test): attention scaling, training throughput, FLOPs and model FLOP utilisation.
+
+    python bench/speed.py --out runs/speed
+
+1. Attention: forward+backward time and peak memory of one duplex bipartite attention (K = 16 latents) against full
+   self-attention at the same width (64 channels, 4 heads, PyTorch's fused attention for both), on 16² ... 128² maps.
+2. Training step: images/s of `tiny` (64², batch 4) and `celeba256` (256², batch 2 on CPU) on this machine; FLOPs per
+   step counted with torch.utils.flop_counter's formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
+   FLOP/s as a fraction of a 2048x2048 fp32 matmul's FLOP/s measured in the same run (model FLOP utilisation, MFU).
+3. Where the time goes: torch.profiler over `tiny` steps, by operator.
+4. On CUDA only: fp32 vs bf16 autocast, + channels_last, + torch.compile (skipped, with the reason, without a GPU).
+
+Every number is measured in this one run; ratios compare rows of the same run. Prints markdown, writes <out>/speed.json.
+"""
+import argparse, json, os, platform, statistics, tempfile, time, warnings
+from pathlib import Path
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import flop_registry
+from torch.utils._python_dispatch import TorchDispatchMode
+from gansformer_nb.bipartite import DuplexAttention
+from gansformer_nb.training import TrainConfig, Trainer
+
+
+def machine():
+    "One line naming the hardware and software the numbers were measured on."
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): pass
+    gpu = f', GPU {torch.cuda.get_device_name()}' if torch.cuda.is_available() else ', no GPU'
+    return f'{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads{gpu}; PyTorch {torch.__version__}'
+
+
+def sync(device):
+    if device.type == 'cuda': torch.cuda.synchronize(device)
+
+
+def best_time(fn, device, repeats=3):
+    "Best-of-`repeats` seconds of `fn()` after one warm-up call."
+    fn(); sync(device)
+    best = float('inf')
+    for _ in range(repeats):
+        t0 = time.perf_counter(); fn(); sync(device); best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def rss_bytes():
+    "Resident memory of this process now (Linux /proc)."
+    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def attention_case(kind, size, dim, heads, latents, device):
+    "A forward+backward closure for one attention kind at one feature-map size."
+    torch.manual_seed(0)
+    x = torch.randn(1, dim, size, size, device=device, requires_grad=True)            # [1, C, H, W]
+    if kind == 'bipartite':
+        module = DuplexAttention(dim, dim, heads, keep_attention=False).to(device)
+        y = torch.randn(1, latents, dim, device=device)                               # [1, K, D]
+        def run():
+            out, lat = module(x, y); (out.sum() + lat.sum()).backward()
+    else:
+        module = nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
+        tokens = x.detach().flatten(2).transpose(1, 2).contiguous().requires_grad_(True)   # [1, N, C]
+        def run():
+            module(tokens, tokens, tokens, need_weights=False)[0].sum().backward()
+    return run
+
+
+def peak_rss_bytes():
+    "The process's peak resident memory since the last reset (VmHWM)."
+    return next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM'))
+
+
+def _cpu_peak_child(args, queue):
+    fn = attention_case(*args, torch.device('cpu'))
+    fn()                                                        # warm-up: gradients and one-off buffers now exist
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')  # reset the peak to the current resident size
+    base = rss_bytes()
+    fn()
+    queue.put(peak_rss_bytes() - base)
+
+
+def peak_memory(kind, size, dim, heads, latents, device):
+    """Peak bytes allocated by one forward+backward above what existed before it. CUDA: the allocator's statistics;
+    CPU: the peak resident memory (VmHWM, reset just before) of a fresh process, glibc told to return every block
+    above 64 KiB to the system."""
+    if device.type == 'cuda':
+        fn = attention_case(kind, size, dim, heads, latents, device); fn()
+        torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device); fn(); torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - base
+    import multiprocessing as mp
+    os.environ['MALLOC_MMAP_THRESHOLD_'] = str(64 * 1024)       # inherited by the child
+    ctx = mp.get_context('spawn'); queue = ctx.Queue()
+    child = ctx.Process(target=_cpu_peak_child, args=((kind, size, dim, heads, latents), queue)); child.start()
+    peak = queue.get(); child.join()
+    return max(peak, 0)
+
+
+class FlopCount(TorchDispatchMode):
+    """FLOPs of every operator PyTorch's flop counter knows (matmuls, convolutions, attention), with no module hooks,
+    so that it also counts R1's double backward (FlopCounterMode's module tracker does not support autograd.grad)."""
+    def __init__(self):
+        super().__init__(); self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        count = flop_registry.get(func._overloadpacket)
+        if count is not None: self.flops += count(*args, **kwargs, out_val=out)
+        return out
+
+
+def matmul_flops(device, n=2048, dtype=torch.float32, repeats=10):
+    "FLOP/s of an n×n @ n×n matmul: the machine's practical dense peak for `dtype`."
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    t = best_time(lambda: [a @ b for _ in range(repeats)], device)
+    return 2 * n ** 3 * repeats / t
+
+
+def attention_rows(device, sizes=(16, 32, 64, 128), dim=64, heads=4, latents=16):
+    rows = []
+    for s in sizes:
+        row = dict(size=s, tokens=s * s)
+        for kind in ('bipartite', 'self'):
+            row[f'{kind}_s'] = best_time(attention_case(kind, s, dim, heads, latents, device), device, repeats=2 if s >= 128 else 3)
+            row[f'{kind}_bytes'] = peak_memory(kind, s, dim, heads, latents, device)
+        row['time_ratio'] = row['self_s'] / row['bipartite_s']
+        row['memory_ratio'] = row['self_bytes'] / max(row['bipartite_bytes'], 1)
+        rows.append(row)
+        print(f'  attention {s}²: bipartite {row["bipartite_s"] * 1e3:.1f} ms, self {row["self_s"] * 1e3:.1f} ms', flush=True)
+    return rows
+
+
+def make_trainer(preset, batch_size, img_size, device, out_dir, **overrides):
+    c = TrainConfig.preset(preset, data='synthetic', synthetic_count=max(4 * batch_size, 16), img_size=img_size,
+                           batch_size=batch_size, num_workers=0, device=str(device), out_dir=out_dir, val_count=4,
+                           sample_count=2, **overrides)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        trainer = Trainer(c, quiet=True)
+    batches = [b for _, b in zip(range(4), trainer.train_loader)]
+    return trainer, batches
+
+
+def step_fn(trainer, batch, regularise):
+    "One training step; `regularise` chooses whether the lazy R1 pass runs (it runs when step % interval == 0)."
+    def fn():
+        trainer.step = 0 if regularise else 1
+        trainer.train_step(batch)
+    return fn
+
+
+def train_row(preset, batch_size, img_size, device, peak, timed_steps, **overrides):
+    "Images/s, FLOPs per step and MFU of one configuration (R1 steps weighted 1/d_reg_interval)."
+    with tempfile.TemporaryDirectory() as out:
+        trainer, batches = make_trainer(preset, batch_size, img_size, device, out, **overrides)
+        k = trainer.config.d_reg_interval
+        plain, reg = step_fn(trainer, batches[0], False), step_fn(trainer, batches[0], True)
+        plain(); reg(); sync(device)                                            # warm-up (and compile, if asked)
+        flops = {}
+        for name, fn in (('plain', plain), ('r1', reg)):
+            with FlopCount() as counter: fn()
+            flops[name] = counter.flops
+        times = []
+        for i in range(timed_steps):
+            fn = step_fn(trainer, batches[i % len(batches)], False)
+            t0 = time.perf_counter(); fn(); sync(device); times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter(); reg(); sync(device); t_reg = time.perf_counter() - t0
+    t_plain = statistics.median(times)
+    t_step = ((k - 1) * t_plain + t_reg) / k
+    f_step = ((k - 1) * flops['plain'] + flops['r1']) / k
+    return dict(preset=preset, img_size=img_size, batch_size=batch_size, images_per_s=batch_size / t_step,
+                step_s=t_step, gflops_per_step=f_step / 1e9, gflops_per_image=f_step / batch_size / 1e9,
+                achieved_gflops=f_step / t_step / 1e9, mfu=f_step / t_step / peak,
+                r1_step_extra=t_reg / t_plain - 1, **{k_: v for k_, v in overrides.items()})
+
+
+def profile_rows(device, steps=4, top=10):
+    "Share of the self time of each operator over `tiny` training steps."
+    with tempfile.TemporaryDirectory() as out:
+        trainer, batches = make_trainer('tiny', 4, 64, device, out)
+        step_fn(trainer, batches[0], False)()
+        os.environ.setdefault('KINETO_LOG_LEVEL', '99')
+        acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if device.type == 'cuda' else [])
+        with torch.profiler.profile(activities=acts) as prof:
+            for i in range(steps): step_fn(trainer, batches[i % len(batches)], False)()
+    attr = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+    events = [(e.key, getattr(e, attr)) for e in prof.key_averages()]
+    total = sum(t for _, t in events)
+    events.sort(key=lambda kv: -kv[1])
+    return [dict(op=k, share=t / total, ms_per_step=t / 1e3 / steps) for k, t in events[:top]]
+
+
+def optimizer_rows(device):
+    "Adam step on G's parameters (tiny): the for-each implementation against the fused kernel."
+    from gansformer_nb.generator import Generator, GeneratorConfig
+    G = Generator(GeneratorConfig.preset('tiny')).to(device)
+    for p in G.parameters(): p.grad = torch.randn_like(p)
+    rows = []
+    for name, kw in (('foreach', dict(foreach=True)), ('fused', dict(fused=True))):
+        opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.99), **kw)
+        rows.append(dict(adam=name, ms=best_time(lambda: [opt.step() for _ in range(10)], device) * 100))
+    return rows
+
+
+def cuda_rows(device, peak):
+    variants = [('fp32', dict(amp=False, channels_last=False)),
+                ('bf16 autocast', dict(amp=True, channels_last=False)),
+                ('bf16 + channels_last', dict(amp=True, channels_last=True)),
+                ('bf16 + channels_last + compile', dict(amp=True, channels_last=True, compile=True))]
+    rows = []
+    for preset, bs, size in (('tiny', 32, 64), ('celeba256', 16, 256)):
+        for name, kw in variants:
+            r = train_row(preset, bs, size, device, peak, timed_steps=10, **kw)
+            r['variant'] = name; rows.append(r)
+            print(f'  cuda {preset} {name}: {r["images_per_s"]:.1f} images/s', flush=True)
+    return rows
+
+
+def table(rows, cols):
+    lines = ['| ' + ' | '.join(h for h, _ in cols) + ' |', '|' + '---|' * len(cols)]
+    lines += ['| ' + ' | '.join(f(r) for _, f in cols) + ' |' for r in rows]
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default='runs/speed', help='output folder (default runs/speed)')
+    ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
+    ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
+    a = ap.parse_args(argv)
+    if a.threads: torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    torch.backends.cuda.matmul.allow_tf32 = False                     # the fp32 peak is plain fp32
+    result = dict(machine=machine())
+    print(f'machine: {result["machine"]}\n', flush=True)
+
+    peak = matmul_flops(device)
+    result['matmul_fp32_gflops'] = peak / 1e9
+    print(f'fp32 matmul 2048²: {peak / 1e9:.1f} GFLOP/s (the reference for MFU)\n', flush=True)
+
+    result['attention'] = attention_rows(device, sizes=(16, 32) if a.quick else (16, 32, 64, 128))
+    print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
+    print(table(result['attention'], [
+        ('feature map', lambda r: f'{r["size"]}² ({r["tokens"]} tokens)'),
+        ('bipartite ms', lambda r: f'{r["bipartite_s"] * 1e3:.1f}'), ('self-attention ms', lambda r: f'{r["self_s"] * 1e3:.1f}'),
+        ('time ratio', lambda r: f'{r["time_ratio"]:.1f}×'),
+        ('bipartite peak MiB', lambda r: f'{r["bipartite_bytes"] / 2**20:.1f}'),
+        ('self-attention peak MiB', lambda r: f'{r["self_bytes"] / 2**20:.1f}'),
+        ('memory ratio', lambda r: f'{r["memory_ratio"]:.1f}×')]))
+
+    print('\n', flush=True)
+    configs = [('tiny', 4, 64, 8)] if a.quick else [('tiny', 4, 64, 12), ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10)]
+    result['training'] = [train_row(p, bs, s, device, peak, n) for p, bs, s, n in configs]
+    print('### Training step (D step + G step + EMA; lazy R1 weighted 1/16)\n')
+    print(table(result['training'], [
+        ('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'),
+        ('images/s', lambda r: f'{r["images_per_s"]:.2f}'), ('GFLOP/step', lambda r: f'{r["gflops_per_step"]:.1f}'),
+        ('GFLOP/image', lambda r: f'{r["gflops_per_image"]:.2f}'), ('achieved GFLOP/s', lambda r: f'{r["achieved_gflops"]:.1f}'),
+        ('MFU', lambda r: f'{r["mfu"]:.0%}'), ('R1 step extra time', lambda r: f'+{r["r1_step_extra"]:.0%}')]))
+
+    result['profile'] = profile_rows(device)
+    print('\n### Where a `tiny` step spends its time (torch.profiler, self time)\n')
+    print(table(result['profile'], [('operator', lambda r: f'`{r["op"]}`'), ('share', lambda r: f'{r["share"]:.1%}'),
+                                    ('ms per step', lambda r: f'{r["ms_per_step"]:.1f}')]))
+
+    result['optimizer'] = optimizer_rows(device)
+    print('\n### Adam step on tiny G (1.24 M parameters)\n')
+    print(table(result['optimizer'], [('implementation', lambda r: r['adam']), ('ms per step', lambda r: f'{r["ms"]:.2f}')]))
+
+    if device.type == 'cuda':
+        result['cuda'] = cuda_rows(device, peak)
+        print('\n### CUDA: precision, memory format, compilation\n')
+        base = {r['preset']: r['images_per_s'] for r in result['cuda'] if r['variant'] == 'fp32'}
+        print(table(result['cuda'], [('preset', lambda r: r['preset']), ('variant', lambda r: r['variant']),
+                                     ('images/s', lambda r: f'{r["images_per_s"]:.1f}'),
+                                     ('vs fp32', lambda r: f'{r["images_per_s"] / base[r["preset"]]:.2f}×'),
+                                     ('MFU vs fp32 matmul', lambda r: f'{r["mfu"]:.0%}')]))
+    else:
+        result['cuda'] = 'skipped: no CUDA device on this machine'
+        print(f'\n### CUDA\n\n{result["cuda"]}')
+
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    (out / 'speed.json').write_text(json.dumps(result, indent=1))
+    print(f'\nwrote {out / "speed.json"}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
