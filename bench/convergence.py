@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 from gansformer_nb.data import shared_path
-from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill
-from gansformer_nb.training import TrainConfig, Trainer, psnr
+from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
+from gansformer_nb.training import TrainConfig, Trainer
 
 
 def parse_value(v):
@@ -62,15 +62,14 @@ def main(argv=None):
     images, masks = shared_evaluation_set(config.img_size)
     ours = generator_fill(trainer.G_ema, images, masks, seed=0)
     baseline = opencv_inpaint(images, masks, 'telea')
-    rows = {}
-    for name, out in [('GANsformer tiny (G_ema)', ours), ('OpenCV Telea', baseline)]:
-        rows[name] = dict(psnr_whole=psnr(out, images).mean().item(), psnr_hole=psnr(out, images, 1 - masks).mean().item())
+    rows = {name: score(out, images, masks) for name, out in [('GANsformer tiny (G_ema)', ours), ('OpenCV Telea', baseline)]}
     gain = rows['GANsformer tiny (G_ema)']['psnr_whole'] - rows['OpenCV Telea']['psnr_whole']
     print(f'\ntrained {trainer.step} steps ({trainer.images_seen} images, {trainer.epoch} epochs) in {train_s / 60:.1f} min '
           f'on {torch.get_num_threads()} CPU threads')
     print(f'evaluation: {len(images)} = 32 validation faces x 4 thick masks at {config.img_size}x{config.img_size}\n')
-    print('| method | PSNR whole (dB) | PSNR hole (dB) |\n|---|---|---|')
-    for name, r in rows.items(): print(f"| {name} | {r['psnr_whole']:.2f} | {r['psnr_hole']:.2f} |")
+    print('| method | PSNR whole (dB) | PSNR hole (dB) | SSIM whole | SSIM hole |\n|---|---|---|---|---|')
+    for name, r in rows.items():
+        print(f"| {name} | {r['psnr_whole']:.2f} | {r['psnr_hole']:.2f} | {r['ssim_whole']:.4f} | {r['ssim_hole']:.4f} |")
     print(f'\nwhole-image PSNR gain over Telea: {gain:+.2f} dB (required: >= +2.00)')
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     pick = torch.arange(8) * 4 + torch.arange(8) % 4                      # 8 faces, masks 0-3 in turn

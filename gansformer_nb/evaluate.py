@@ -8,7 +8,7 @@ __all__ = ['LPIPS_FILE', 'FID_RELIABLE_COUNT', 'BASELINES', 'METRICS', 'ssim', '
            'generator_fill', 'score', 'evaluate_methods', 'markdown_table', 'write_csv', 'comparison_figure',
            'eval_parser', 'checkpoint_methods', 'eval_main', 'eval_cli']
 
-# %% ../nbs/09_evaluate.ipynb #ffa75a40
+# %% ../nbs/09_evaluate.ipynb #9a29f84b
 import argparse, csv, json, math, os, sys, warnings
 from functools import partial
 from pathlib import Path
@@ -22,7 +22,7 @@ from .generator import check_image_size
 from .training import psnr, resolve_device
 from .cli import CLIError, load_generator, check_out_dir
 
-# %% ../nbs/09_evaluate.ipynb #4f443ba9
+# %% ../nbs/09_evaluate.ipynb #6732c09d
 def ssim(a, b, mask=None):
     "Per-image SSIM of images in [-1, 1] (11×11 Gaussian window, σ 1.5), over all pixels or where `mask` is 1. `[B]`"
     _, smap = structural_similarity_index_measure((a.float() + 1) / 2, (b.float() + 1) / 2, data_range=1.0,
@@ -31,7 +31,7 @@ def ssim(a, b, mask=None):
     m = mask.float().expand_as(smap)
     return (smap * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
 
-# %% ../nbs/09_evaluate.ipynb #5b2007f8
+# %% ../nbs/09_evaluate.ipynb #92bf8b18
 LPIPS_FILE = 'lpips_alex_v0.1.pth'
 
 def lpips_weights_path(weights=None):
@@ -61,7 +61,7 @@ def lpips_distance(model, a, b, batch_size=64):
     return torch.cat([model(a[i:i + batch_size].float().to(dev), b[i:i + batch_size].float().to(dev)).flatten().cpu()
                       for i in range(0, len(a), batch_size)])
 
-# %% ../nbs/09_evaluate.ipynb #9004e072
+# %% ../nbs/09_evaluate.ipynb #b7fb7f56
 FID_RELIABLE_COUNT = 1000
 
 def load_fid(weights=None, device='cpu'):
@@ -81,14 +81,14 @@ def fid_scores(fid, real, fakes, batch_size=64):
     def feed(images, real_flag):
         for i in range(0, len(images), batch_size):
             fid.update(((images[i:i + batch_size].float() + 1) / 2).clamp(0, 1).to(fid.device), real=real_flag)
-    fid.reset_real_features = True; fid.reset(); fid.reset_real_features = False
-    feed(real, True)
+    fid.reset_real_features = True; fid.reset(); fid.reset_real_features = False     # forget any earlier real set
+    feed(real, True)                                                   # once; each fake set below is a reset() away
     scores = {}
     for name, fake in fakes.items():
         fid.reset(); feed(fake, False); scores[name] = fid.compute().item()
     return scores
 
-# %% ../nbs/09_evaluate.ipynb #8c0e0ca1
+# %% ../nbs/09_evaluate.ipynb #dea571c2
 def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_preset='thick', mask_seed=0, max_images=None):
     "Images `[N, 3, s, s]` in [-1, 1] and masks `[N, 1, s, s]` (1 = known): each image with the same first n masks."
     check_image_size(img_size, 8)
@@ -109,7 +109,7 @@ def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_pres
     ms = torch.stack(ms)[:, None]                                                 # [masks_per_image, 1, s, s]
     return imgs.repeat_interleave(masks_per_image, 0), ms.repeat(len(files), 1, 1, 1)
 
-# %% ../nbs/09_evaluate.ipynb #be14e035
+# %% ../nbs/09_evaluate.ipynb #f0702671
 def opencv_inpaint(images, masks, method='telea', radius=3):
     "OpenCV inpainting (`telea` or `ns`) of [-1, 1] images where mask == 0, composited."
     flag = {'telea': cv2.INPAINT_TELEA, 'ns': cv2.INPAINT_NS}[method]
@@ -138,7 +138,7 @@ BASELINES = {'telea': ('OpenCV Telea', partial(opencv_inpaint, method='telea')),
              'ns': ('OpenCV Navier–Stokes', partial(opencv_inpaint, method='ns')),
              'mean': ('mean colour', mean_fill)}
 
-# %% ../nbs/09_evaluate.ipynb #5002ab83
+# %% ../nbs/09_evaluate.ipynb #0aa313a5
 METRICS = [('psnr_whole', 'PSNR whole ↑', '{:.2f}'), ('psnr_hole', 'PSNR hole ↑', '{:.2f}'),
            ('ssim_whole', 'SSIM whole ↑', '{:.4f}'), ('ssim_hole', 'SSIM hole ↑', '{:.4f}'),
            ('lpips', 'LPIPS ↓', '{:.4f}'), ('fid', 'FID ↓', '{:.1f}')]
@@ -188,7 +188,7 @@ def comparison_figure(outputs, images, masks, count=6, path=None):
     if path is not None: fig.savefig(path, dpi=100)
     return fig
 
-# %% ../nbs/09_evaluate.ipynb #7e052112
+# %% ../nbs/09_evaluate.ipynb #542911f5
 def eval_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_eval', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description='Score inpainting checkpoints and classical baselines on the same images and masks.')
