@@ -1,9 +1,11 @@
 """Convergence benchmark (not a test): train `tiny` at 64x64 for a CPU-time budget on the shared CelebA-HQ faces,
 then score G_ema against OpenCV's Telea inpainting on the 32 validation faces x the first 4 thick test masks.
 
-    python bench/convergence.py --minutes 10 --out runs/convergence
+    python bench/convergence.py --minutes 10 --out runs/convergence --curve 250
 
-Prints a markdown table and writes <out>/convergence.json and <out>/convergence_grid.png.
+Prints a markdown table and writes <out>/convergence.json and <out>/convergence_grid.png. With --curve N, a checkpoint
+is kept every N steps and each is scored afterwards: the gain over Telea along the run, printed, saved in the json
+and plotted to <out>/convergence_curve.png (--compare OLD.json adds another run's curve to the plot).
 Options after --set override TrainConfig fields, e.g. --set learning_rate=0.001 l1_weight=50.
 """
 import argparse, json, os, sys, time, warnings
@@ -12,6 +14,7 @@ import torch
 from torchvision.utils import save_image
 from gansformer_nb.data import shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
+from gansformer_nb.cli import load_generator
 from gansformer_nb.training import TrainConfig, Trainer
 
 
@@ -49,14 +52,51 @@ def shared_evaluation_set(size):
         return evaluation_set(shared / 'data/celebahq256/val', shared / 'data/masks256/thick', size, masks_per_image=4)
 
 
+def score_curve(folder, images, masks, telea_db, since):
+    "Whole-image PSNR of G_ema at every checkpoint written to `folder` after time `since`, and its gain over Telea."
+    curve = []
+    for path in sorted(p for p in Path(folder).glob('step_*.pt') if p.stat().st_mtime >= since):
+        G, _ = load_generator(path)
+        state = torch.load(path, map_location='cpu', weights_only=True)
+        with torch.no_grad(): r = score(generator_fill(G, images, masks, seed=0), images, masks)
+        curve.append(dict(step=state['step'], images=state['images_seen'], psnr_whole=r['psnr_whole'],
+                          gain_db=r['psnr_whole'] - telea_db, adversarial_from=state.get('adversarial_from')))
+    return curve
+
+
+def plot_curve(curve, compare, path, compare_name=None):
+    "Gain over Telea against images seen; a dashed line where D joined (after the warm-up)."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.plot([r['images'] for r in curve], [r['gain_db'] for r in curve], 'o-', label='this run (G_ema)')
+    if compare:
+        ax.plot([r['images'] for r in compare], [r['gain_db'] for r in compare], 's--', c='grey',
+                label=f'compared: {Path(compare_name).parent.name}')
+    joined = curve[-1].get('adversarial_from')
+    if joined: ax.axvline(joined * curve[-1]['images'] / max(curve[-1]['step'], 1), ls=':', c='k', lw=1, label='D joins')
+    ax.axhline(2.0, c='tab:red', lw=0.8, label='+2 dB bar'); ax.axhline(0, c='k', lw=0.5)
+    ax.set_xlabel('training images seen'); ax.set_ylabel('whole-image PSNR gain over Telea (dB)')
+    ax.legend(fontsize=8); ax.grid(alpha=0.3); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--minutes', type=float, default=10.0, help='training wall-clock budget (default 10)')
     ap.add_argument('--out', default='runs/convergence', help='output folder (default runs/convergence)')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
     ap.add_argument('--set', nargs='*', default=[], metavar='FIELD=VALUE', help='TrainConfig overrides')
+    ap.add_argument('--curve', type=int, default=0, metavar='STEPS', help='also score G_ema every STEPS steps (default: off)')
+    ap.add_argument('--compare', default=None, metavar='JSON', help="another run's convergence.json to draw beside the curve")
     a = ap.parse_args(argv)
+    if a.curve < 0: ap.error(f'--curve must be a positive number of steps (or 0 for none), got {a.curve}')
+    compare = None
+    if a.compare:
+        try: compare = json.load(open(a.compare))['curve']
+        except (OSError, ValueError, KeyError) as e: ap.error(f'--compare {a.compare}: not a convergence.json with a curve ({e})')
     overrides = {k: parse_value(v) for k, v in (kv.split('=', 1) for kv in a.set)}
+    if a.curve: overrides.update(save_interval=a.curve, keep_checkpoints=1_000_000)
+    started = time.time()                                                 # checkpoints older than this are not this run's
     trainer, train_s = train(a.minutes, a.out, overrides, a.threads)
     config = trainer.config
     images, masks = shared_evaluation_set(config.img_size)
@@ -72,12 +112,18 @@ def main(argv=None):
         print(f"| {name} | {r['psnr_whole']:.2f} | {r['psnr_hole']:.2f} | {r['ssim_whole']:.4f} | {r['ssim_hole']:.4f} |")
     print(f'\nwhole-image PSNR gain over Telea: {gain:+.2f} dB (required: >= +2.00)')
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    curve = score_curve(out / 'checkpoints', images, masks, rows['OpenCV Telea']['psnr_whole'], started) if a.curve else None
+    if curve:
+        print('\n| step | images | PSNR whole (dB) | gain over Telea |\n|---|---|---|---|')
+        for r in curve: print(f"| {r['step']:,} | {r['images']:,} | {r['psnr_whole']:.2f} | {r['gain_db']:+.2f} |")
+        plot_curve(curve, compare, out / 'convergence_curve.png', a.compare)
     pick = torch.arange(8) * 4 + torch.arange(8) % 4                      # 8 faces, masks 0-3 in turn
     grid = torch.cat([images[pick] * masks[pick] + (1 - masks[pick]), baseline[pick], ours[pick], images[pick]])
     save_image(grid.add(1).div(2).clamp(0, 1), out / 'convergence_grid.png', nrow=8, padding=2)
-    json.dump(dict(rows=rows, gain_db=gain, steps=trainer.step, images=trainer.images_seen, minutes=train_s / 60,
+    json.dump(dict(rows=rows, gain_db=gain, curve=curve, steps=trainer.step, images=trainer.images_seen, minutes=train_s / 60,
                    threads=torch.get_num_threads(), config=trainer.config.to_dict()), open(out / 'convergence.json', 'w'), indent=1)
-    print(f'wrote {out / "convergence.json"} and {out / "convergence_grid.png"} (rows: masked | Telea | ours | original)')
+    print(f'wrote {out / "convergence.json"} and {out / "convergence_grid.png"} (rows: masked | Telea | ours | original)'
+          + (f' and {out / "convergence_curve.png"}' if curve else ''))
     return rows, gain
 
 

@@ -4,8 +4,9 @@
 
 1. Attention: forward+backward time and peak memory of one duplex bipartite attention (K = 16 latents) against full
    self-attention at the same width (64 channels, 4 heads, PyTorch's fused attention for both), on 16² ... 128² maps.
-2. Training step: images/s of `tiny` (64², batch 4) and `celeba256` (256², batch 2 on CPU) on this machine; FLOPs per
-   step counted with torch.utils.flop_counter's formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
+2. Training step: images/s of `tiny` (64², batch 4; the adversarial step and the reconstruction warm-up step) and
+   `celeba256` (256², batch 2 on CPU) on this machine; FLOPs per step counted with torch.utils.flop_counter's
+   formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
    FLOP/s as a fraction of a 2048x2048 fp32 matmul's FLOP/s measured in the same run (model FLOP utilisation, MFU).
 3. Where the time goes: torch.profiler over `tiny` steps, by operator.
 4. On CUDA only: fp32 vs bf16 autocast, + channels_last, + torch.compile (skipped, with the reason, without a GPU).
@@ -19,6 +20,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import flop_registry
 from torch.utils._python_dispatch import TorchDispatchMode
 from gansformer_nb.bipartite import DuplexAttention
+from gansformer_nb.generator import Generator, GeneratorConfig
 from gansformer_nb.training import TrainConfig, Trainer
 
 
@@ -134,6 +136,8 @@ def attention_rows(device, sizes=(16, 32, 64, 128), dim=64, heads=4, latents=16)
 
 
 def make_trainer(preset, batch_size, img_size, device, out_dir, **overrides):
+    "A trainer on synthetic faces; its steps are adversarial unless `reconstruction_warmup` is passed."
+    overrides = {'reconstruction_warmup': 0.0, **overrides}
     c = TrainConfig.preset(preset, data='synthetic', synthetic_count=max(4 * batch_size, 16), img_size=img_size,
                            batch_size=batch_size, num_workers=0, device=str(device), out_dir=out_dir, val_count=4,
                            sample_count=2, **overrides)
@@ -152,12 +156,14 @@ def step_fn(trainer, batch, regularise):
     return fn
 
 
-def train_row(preset, batch_size, img_size, device, peak, timed_steps, **overrides):
-    "Images/s, FLOPs per step and MFU of one configuration (R1 steps weighted 1/d_reg_interval)."
+def train_row(preset, batch_size, img_size, device, peak, timed_steps, phase='adversarial', **overrides):
+    "Images/s, FLOPs per step and MFU: adversarial steps (R1 steps weighted 1/d_reg_interval) or warm-up steps (G on L1)."
+    if phase == 'warm-up': overrides['reconstruction_warmup'] = 0.5           # steps 0 and 1 of a long run: in the warm-up
     with tempfile.TemporaryDirectory() as out:
         trainer, batches = make_trainer(preset, batch_size, img_size, device, out, **overrides)
         k = trainer.config.d_reg_interval
         plain, reg = step_fn(trainer, batches[0], False), step_fn(trainer, batches[0], True)
+        assert trainer.in_warmup() == (phase == 'warm-up')
         plain(); reg(); sync(device)                                            # warm-up (and compile, if asked)
         flops = {}
         for name, fn in (('plain', plain), ('r1', reg)):
@@ -171,7 +177,7 @@ def train_row(preset, batch_size, img_size, device, peak, timed_steps, **overrid
     t_plain = statistics.median(times)
     t_step = ((k - 1) * t_plain + t_reg) / k
     f_step = ((k - 1) * flops['plain'] + flops['r1']) / k
-    return dict(preset=preset, img_size=img_size, batch_size=batch_size, images_per_s=batch_size / t_step,
+    return dict(preset=preset, phase=phase, img_size=img_size, batch_size=batch_size, images_per_s=batch_size / t_step,
                 step_s=t_step, gflops_per_step=f_step / 1e9, gflops_per_image=f_step / batch_size / 1e9,
                 achieved_gflops=f_step / t_step / 1e9, mfu=f_step / t_step / peak,
                 r1_step_extra=t_reg / t_plain - 1, **{k_: v for k_, v in overrides.items()})
@@ -195,7 +201,6 @@ def profile_rows(device, steps=4, top=10):
 
 def optimizer_rows(device):
     "Adam step on G's parameters (tiny): the for-each implementation against the fused kernel."
-    from gansformer_nb.generator import Generator, GeneratorConfig
     G = Generator(GeneratorConfig.preset('tiny')).to(device)
     for p in G.parameters(): p.grad = torch.randn_like(p)
     rows = []
@@ -253,14 +258,16 @@ def main(argv=None):
         ('memory ratio', lambda r: f'{r["memory_ratio"]:.1f}×')]))
 
     print('\n', flush=True)
-    configs = [('tiny', 4, 64, 8)] if a.quick else [('tiny', 4, 64, 12), ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10)]
-    result['training'] = [train_row(p, bs, s, device, peak, n) for p, bs, s, n in configs]
-    print('### Training step (D step + G step + EMA; lazy R1 weighted 1/16)\n')
+    configs = [('tiny', 4, 64, 8, 'adversarial')] if a.quick else [
+        ('tiny', 4, 64, 12, 'adversarial'), ('tiny', 4, 64, 12, 'warm-up'),
+        ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10, 'adversarial')]
+    result['training'] = [train_row(p, bs, s, device, peak, n, phase) for p, bs, s, n, phase in configs]
+    print('### Training step (adversarial: D step + G step + EMA, lazy R1 weighted 1/16; warm-up: G step on L1 + EMA)\n')
     print(table(result['training'], [
-        ('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'),
+        ('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'), ('step', lambda r: r['phase']),
         ('images/s', lambda r: f'{r["images_per_s"]:.2f}'), ('GFLOP/step', lambda r: f'{r["gflops_per_step"]:.1f}'),
         ('GFLOP/image', lambda r: f'{r["gflops_per_image"]:.2f}'), ('achieved GFLOP/s', lambda r: f'{r["achieved_gflops"]:.1f}'),
-        ('MFU', lambda r: f'{r["mfu"]:.0%}'), ('R1 step extra time', lambda r: f'+{r["r1_step_extra"]:.0%}')]))
+        ('MFU', lambda r: f'{r["mfu"]:.0%}'), ('R1 step extra time', lambda r: '—' if r['phase'] == 'warm-up' else f'+{r["r1_step_extra"]:.0%}')]))
 
     result['profile'] = profile_rows(device)
     print('\n### Where a `tiny` step spends its time (torch.profiler, self time)\n')
@@ -268,7 +275,7 @@ def main(argv=None):
                                     ('ms per step', lambda r: f'{r["ms_per_step"]:.1f}')]))
 
     result['optimizer'] = optimizer_rows(device)
-    print('\n### Adam step on tiny G (1.24 M parameters)\n')
+    print(f'\n### Adam step on tiny G ({sum(p.numel() for p in Generator(GeneratorConfig.preset("tiny")).parameters()) / 1e6:.2f} M parameters)\n')
     print(table(result['optimizer'], [('implementation', lambda r: r['adam']), ('ms per step', lambda r: f'{r["ms"]:.2f}')]))
 
     if device.type == 'cuda':

@@ -7,7 +7,7 @@ __all__ = ['FLAG_FIELDS', 'RUN_IDENTITY', 'train_parser', 'CLIError', 'config_fr
            'WandbLogger', 'init_distributed', 'check_out_dir', 'train_main', 'train_cli', 'inpaint_parser',
            'load_generator', 'load_mask', 'save_tensor_image', 'inpaint_jobs', 'inpaint_main', 'inpaint_cli']
 
-# %% ../nbs/07_cli.ipynb #1eb763a0
+# %% ../nbs/07_cli.ipynb #e8abd444
 import argparse, os, signal, sys, warnings
 from dataclasses import fields
 from pathlib import Path
@@ -19,7 +19,7 @@ from .data import IMAGE_EXTENSIONS, list_images, load_image
 from .generator import Generator, GeneratorConfig
 from .training import TrainConfig, Trainer, load_checkpoint, resolve_device, NonFiniteLossError
 
-# %% ../nbs/07_cli.ipynb #4df1d317
+# %% ../nbs/07_cli.ipynb #6e7a31da
 def train_parser():
     d = TrainConfig()
     p = argparse.ArgumentParser(
@@ -32,6 +32,8 @@ def train_parser():
     a('--epochs', type=int, default=None, help=f'number of epochs [preset; celeba256: {d.num_epochs}]')
     a('--batch-size', type=int, default=None, help=f'images per step per process [{d.batch_size}]')
     a('--lr', type=float, default=None, help=f'Adam learning rate of G and D [{d.learning_rate}]')
+    a('--warmup', type=float, default=None, metavar='FRACTION',
+      help='fraction of the run trained on the L1 loss alone before D joins [preset: tiny 0.5, celeba256 0]')
     a('--data-root', default=None, help=f'image folder (or train/ + val/, or the paired layout) [{d.data_root}]')
     a('--data', choices=['folder', 'paired', 'synthetic'], default=None, help='dataset kind [folder]')
     a('--img-size', type=int, default=None, help='training resolution, a multiple of 8 [preset]')
@@ -52,14 +54,15 @@ def train_parser():
     return p
 
 # command-line flag -> TrainConfig field
-FLAG_FIELDS = {'epochs': 'num_epochs', 'batch_size': 'batch_size', 'lr': 'learning_rate', 'data_root': 'data_root',
+FLAG_FIELDS = {'epochs': 'num_epochs', 'batch_size': 'batch_size', 'lr': 'learning_rate', 'warmup': 'reconstruction_warmup',
+               'data_root': 'data_root',
                'data': 'data', 'img_size': 'img_size', 'out_dir': 'out_dir', 'max_steps': 'max_steps',
                'device': 'device', 'workers': 'num_workers', 'seed': 'seed', 'amp': 'amp', 'compile': 'compile',
                'save_interval': 'save_interval', 'log_interval': 'log_interval'}
 # fields that define the networks and data: a resumed run must keep them
 RUN_IDENTITY = ('model', 'img_size', 'duplex', 'data', 'data_root', 'seed')
 
-# %% ../nbs/07_cli.ipynb #c5d23228
+# %% ../nbs/07_cli.ipynb #812cc681
 class CLIError(Exception): "A user error: reported as one line, exit status 2."
 
 def config_from_args(args):
@@ -69,6 +72,8 @@ def config_from_args(args):
         if name in given and given[name] <= 0:
             raise CLIError(f'--{[k for k, v in FLAG_FIELDS.items() if v == name][0].replace("_", "-")} must be positive, got {given[name]}.')
     if args.workers is not None and args.workers < 0: raise CLIError(f'--workers must be 0 or more, got {args.workers}.')
+    if args.warmup is not None and not 0 <= args.warmup < 1:
+        raise CLIError(f'--warmup must be a fraction in [0, 1) (0.5: the first half of the run without D), got {args.warmup}.')
     if args.resume:
         state = load_resume_checkpoint(args.resume)
         saved = state['config']
@@ -106,7 +111,7 @@ def load_resume_checkpoint(path):
     try: return load_checkpoint(path)
     except (FileNotFoundError, ValueError) as e: raise CLIError(f'--resume: {e}') from None
 
-# %% ../nbs/07_cli.ipynb #b94bdd94
+# %% ../nbs/07_cli.ipynb #11008157
 class WandbLogger:
     "Trainer logger for Weights & Biases; offline without credentials; failures only warn."
     def __init__(self, config, project='gansformer_nb', entity=None, name=None):
@@ -141,7 +146,7 @@ def _netrc_has_wandb():
     try: return 'api.wandb.ai' in (Path.home() / '.netrc').read_text()
     except OSError: return False
 
-# %% ../nbs/07_cli.ipynb #7adca074
+# %% ../nbs/07_cli.ipynb #ec0f42b4
 def init_distributed(device_flag):
     "Start the process group under torchrun (NCCL on CUDA, gloo on CPU); returns True when distributed."
     if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or (dist.is_available() and dist.is_initialized()):
@@ -151,7 +156,7 @@ def init_distributed(device_flag):
     dist.init_process_group('nccl' if use_cuda else 'gloo')
     return True
 
-# %% ../nbs/07_cli.ipynb #36a6b0dc
+# %% ../nbs/07_cli.ipynb #df17d074
 def _raise_interrupt(signum, frame): raise KeyboardInterrupt(f'signal {signum}')
 
 def check_out_dir(out_dir, flag='--out-dir'):
@@ -215,7 +220,7 @@ def train_main(argv=None):
 
 def train_cli(): sys.exit(train_main())
 
-# %% ../nbs/07_cli.ipynb #a9afbaa2
+# %% ../nbs/07_cli.ipynb #cbe1de94
 def inpaint_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_inpaint', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description='Fill the holes of images with a trained gansformer_nb checkpoint (its G_ema).')
@@ -232,8 +237,16 @@ def load_generator(checkpoint, device='cpu'):
     "G_ema of a training checkpoint, in eval mode on `device`, with its TrainConfig."
     state = load_checkpoint(checkpoint)
     tc = TrainConfig(**state['config'])
-    G = Generator(GeneratorConfig.preset(tc.model, img_size=tc.img_size, duplex=tc.duplex, attention=tc.attention)).to(device)
-    G.load_state_dict(state['G_ema'])
+    if 'G_config' in state:                                  # the architecture it was trained with, even if presets change
+        gc = GeneratorConfig(**{**state['G_config'], 'keep_attention': True})
+    else:                                                    # older checkpoints: rebuild from the preset
+        gc = GeneratorConfig.preset(tc.model, img_size=tc.img_size, duplex=tc.duplex, attention=tc.attention)
+    G = Generator(gc).to(device)
+    try: G.load_state_dict(state['G_ema'])
+    except RuntimeError as e:
+        raise ValueError(f'{checkpoint}: its weights do not fit the {tc.model!r} preset of this version '
+                         f'({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); it was written '
+                         'by an older version whose preset differed. Retrain, or evaluate it with that version.') from None
     return G.eval().requires_grad_(False), tc
 
 def load_mask(path, size):
@@ -292,6 +305,6 @@ def inpaint_main(argv=None):
 
 def inpaint_cli(): sys.exit(inpaint_main())
 
-# %% ../nbs/07_cli.ipynb #73906bac
+# %% ../nbs/07_cli.ipynb #0187c256
 #| eval: false
 if __name__ == '__main__' and '__file__' in globals(): train_cli()     # torchrun -m gansformer_nb.cli ...

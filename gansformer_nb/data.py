@@ -8,7 +8,7 @@ __all__ = ['IMAGE_EXTENSIONS', 'MASK_PRESETS', 'SKIN', 'HAIR', 'IRIS', 'shared_p
            'InpaintingDataset', 'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face',
            'SyntheticFaces', 'ResumableSampler', 'make_dataloaders']
 
-# %% ../nbs/04_data.ipynb #f59aa444
+# %% ../nbs/04_data.ipynb #61058a9e
 import math, os, warnings
 from pathlib import Path
 import numpy as np
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageOps
 from torch.utils.data import Dataset, DataLoader, DistributedSampler
 from .generator import check_image_size
 
-# %% ../nbs/04_data.ipynb #911738a8
+# %% ../nbs/04_data.ipynb #36d21f1e
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def shared_path(*parts):
@@ -29,7 +29,7 @@ def shared_path(*parts):
         if root and (p := Path(root).joinpath(*parts)).exists(): return p.resolve()
     return None
 
-# %% ../nbs/04_data.ipynb #5ff8877f
+# %% ../nbs/04_data.ipynb #1ac5fa29
 MASK_PRESETS = {   # at 256²: lengths and widths scale with img_size / 256
     'thin':   dict(strokes=(4, 45), max_len=40,  max_width=10, box_p=0.0, boxes=(0, 0), box_size=(0, 0)),
     'medium': dict(strokes=(4, 5),  max_len=100, max_width=35, box_p=0.3, boxes=(1, 5), box_size=(10, 50)),
@@ -75,7 +75,7 @@ class MaskGenerator:
         "Mask number `index` of the fixed set determined by `seed` (independent of the stream)."
         return self(np.random.default_rng([self.seed or 0, index]))
 
-# %% ../nbs/04_data.ipynb #15c0e35c
+# %% ../nbs/04_data.ipynb #2cb196d7
 def list_images(root, recursive=True):
     "Image files (by extension) under `root`, sorted; other files are ignored."
     root = Path(root)
@@ -110,7 +110,7 @@ class MaskFolder:
             m = m.resize((self.img_size, self.img_size), Image.NEAREST)
         return (np.asarray(m) >= 128).astype(np.float32)
 
-# %% ../nbs/04_data.ipynb #6532355d
+# %% ../nbs/04_data.ipynb #075748bd
 def to_tensor(img):
     "PIL RGB -> float tensor `[3, H, W]` in [-1, 1]."
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1.0)
@@ -151,7 +151,7 @@ def scan_images(paths, what='images'):
         warnings.warn(f'skipped {len(bad)} unreadable or truncated {what}: {names}')
     return good
 
-# %% ../nbs/04_data.ipynb #a488787b
+# %% ../nbs/04_data.ipynb #a7776754
 class InpaintingDataset(Dataset):
     "Base: subclasses implement `load(i) -> [3, H, W]`; this adds flips and masks and returns the triple."
     def __init__(self, img_size, masks='thick', train=True, mask_seed=0):
@@ -176,11 +176,12 @@ class InpaintingDataset(Dataset):
             image, mask = image.flip(-1), mask.flip(-1)
         return {'image': image, 'mask': mask, 'masked': image * mask}
 
-# %% ../nbs/04_data.ipynb #fe076b7f
+# %% ../nbs/04_data.ipynb #1eff8fc1
 class ImageFolderInpainting(InpaintingDataset):
     "Every image under `root` (recursively), with free-form or folder masks. Use it for CelebA-HQ."
-    def __init__(self, root, img_size=256, masks='thick', train=True, mask_seed=0):
+    def __init__(self, root, img_size=256, masks='thick', train=True, mask_seed=0, cache=False):
         super().__init__(img_size, masks, train, mask_seed)
+        self.cache = {} if cache else None                  # path -> decoded image (each worker keeps its own)
         self.root = require_folder(root, 'image', f'a folder (searched recursively) of {"/".join(IMAGE_EXTENSIONS)} images')
         files = list_images(self.root)
         if not files:
@@ -193,14 +194,18 @@ class ImageFolderInpainting(InpaintingDataset):
     def __len__(self): return len(self.files)
 
     def load(self, i):
+        path = self.files[i]
+        if self.cache is not None and path in self.cache: return self.cache[path]
         try:
-            return load_image(self.files[i], self.img_size)
+            image = load_image(path, self.img_size)                              # [3, H, W]
         except Exception as e:                 # broke after the scan (e.g. a file changed): never crash mid-epoch
             if i not in self._bad:
-                self._bad.add(i); warnings.warn(f'could not read {self.files[i]} ({e}); using another image instead.')
+                self._bad.add(i); warnings.warn(f'could not read {path} ({e}); using another image instead.')
             return self.load((i + 1) % len(self))
+        if self.cache is not None: self.cache[path] = image
+        return image
 
-# %% ../nbs/04_data.ipynb #26bf0251
+# %% ../nbs/04_data.ipynb #fc5592f7
 class PairedInpaintingDataset(InpaintingDataset):
     "`root/extracted/` (masked) + `root/ground_truth/` (+ optional `root/masks/`), matched by file name."
     LAYOUT = 'root/extracted/ (masked images) and root/ground_truth/ (originals) with matching file names, optionally root/masks/'
@@ -239,7 +244,7 @@ class PairedInpaintingDataset(InpaintingDataset):
         diff = (load_image(masked_path, self.img_size) - image).abs().amax(0) / 2          # [H, W] in [0, 1]
         return (diff <= self.diff_threshold).float().numpy()                                 # unchanged = known
 
-# %% ../nbs/04_data.ipynb #a2fc1935
+# %% ../nbs/04_data.ipynb #76f93403
 SKIN = np.array([[255, 224, 196], [241, 194, 161], [224, 172, 130], [198, 134, 90], [141, 85, 54], [96, 60, 40]], float)
 HAIR = np.array([[20, 16, 14], [70, 45, 30], [130, 85, 50], [200, 160, 90], [150, 60, 30], [120, 120, 120]], float)
 IRIS = np.array([[70, 110, 160], [90, 60, 30], [60, 120, 80], [40, 30, 20], [110, 120, 130]], float)
@@ -297,7 +302,7 @@ class SyntheticFaces(InpaintingDataset):
         if not 0 <= i < self.n: raise IndexError(f'face {i} of {self.n}')
         return to_tensor(draw_synthetic_face(np.random.default_rng([self.seed, i]), self.img_size))
 
-# %% ../nbs/04_data.ipynb #117ebbad
+# %% ../nbs/04_data.ipynb #b2cf18b7
 class ResumableSampler(DistributedSampler):
     "Shuffled shard per epoch (`set_epoch`), yielding `(epoch, index)`; `set_start(n)` skips n samples of this epoch."
     def __init__(self, dataset, num_replicas=1, rank=0, seed=0):

@@ -7,7 +7,7 @@ __all__ = ['PresetConfig', 'check_image_size', 'NetworkConfig', 'GeneratorConfig
            'LatentMapping', 'check_inpainting_input', 'attention_maps_of', 'set_keep_attention', 'ConvBlock',
            'Generator', 'parameters_without_gradient', 'count_parameters', 'forward_flops', 'stage_shapes']
 
-# %% ../nbs/02_generator.ipynb #3abcde99
+# %% ../nbs/02_generator.ipynb #5fa910c8
 import math
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .bipartite import GANsformerBlock
 
-# %% ../nbs/02_generator.ipynb #c5d9688c
+# %% ../nbs/02_generator.ipynb #9587de28
 class PresetConfig:
     "Mixin for config dataclasses: named presets in `PRESETS`, overridable field by field."
     PRESETS = {}
@@ -39,7 +39,7 @@ def check_image_size(size, multiple, what='img_size'):
         raise ValueError(f'{what}={size!r} must be a positive multiple of {multiple} '
                          f'(the network halves the size {int(math.log2(multiple))} times); try {nearest}.')
 
-# %% ../nbs/02_generator.ipynb #4fec4f76
+# %% ../nbs/02_generator.ipynb #ef796b13
 class NetworkConfig(PresetConfig):
     "Shared by `GeneratorConfig` and `DiscriminatorConfig`: `channels` per level; `img_size` a multiple of 2^(levels-1)."
     def __post_init__(self):
@@ -49,7 +49,7 @@ class NetworkConfig(PresetConfig):
     @property
     def size_multiple(self): return 2 ** (len(self.channels) - 1)
 
-# %% ../nbs/02_generator.ipynb #97cb7147
+# %% ../nbs/02_generator.ipynb #fd1b19ec
 @dataclass
 class GeneratorConfig(NetworkConfig):
     "Hyper-parameters of the inpainting `Generator`."
@@ -65,14 +65,19 @@ class GeneratorConfig(NetworkConfig):
     duplex: bool = True                      # duplex (True) or simplex (False) attention
     keep_attention: bool = True              # keep attention maps (False: fused fast path, for training)
     attention: bool = True                   # False: plain convolutions replace every GANsformer block (ablation)
+    space_to_depth: bool = False             # True: the first level works at half size (pixel-unshuffle in, shuffle out)
+
+    @property
+    def size_multiple(self): return 2 ** (len(self.channels) - 1 + self.space_to_depth)
 
 GeneratorConfig.PRESETS = {
     'celeba256': GeneratorConfig(),
-    'tiny': GeneratorConfig(img_size=64, channels=(32, 64, 80, 112), latent_num=16, latent_dim=64, z_dim=64,
-                            num_heads=4, num_gansformer_blocks=2),
+    # tiny: levels at 1/2, 1/4, 1/8 of 64² (space-to-depth first), the bottleneck at 8² as in celeba256
+    'tiny': GeneratorConfig(img_size=64, channels=(64, 80, 112), space_to_depth=True, latent_num=16, latent_dim=64,
+                            z_dim=64, num_heads=4, num_gansformer_blocks=2),
 }
 
-# %% ../nbs/02_generator.ipynb #42941092
+# %% ../nbs/02_generator.ipynb #65c63e65
 class ConvAct(nn.Sequential):
     "3×3 convolution (optionally strided) + leaky ReLU."
     def __init__(self, cin, cout, stride=1):
@@ -93,7 +98,7 @@ class UpBlock(nn.Module):
         x = F.interpolate(self.up(x), scale_factor=2, mode='nearest')           # [B, cout, 2H, 2W]
         return self.merge(torch.cat([x, skip], dim=1))
 
-# %% ../nbs/02_generator.ipynb #5ddc79d9
+# %% ../nbs/02_generator.ipynb #bf9d198b
 class LatentMapping(nn.Module):
     "z [B, z_dim] -> latents [B, K, latent_dim]: LayerNorm(MLP(z) + per-latent embeddings)."
     def __init__(self, z_dim, latent_num, latent_dim, layers=2):
@@ -107,7 +112,7 @@ class LatentMapping(nn.Module):
     def forward(self, z):
         return self.norm(self.mlp(z)[:, None, :] + self.embeddings)           # [B, K, latent_dim]
 
-# %% ../nbs/02_generator.ipynb #d6cbd7ee
+# %% ../nbs/02_generator.ipynb #0fed6f07
 def check_inpainting_input(image, mask, multiple):
     "Validate `image [B, 3, H, W]` and `mask [B, 1, H, W]`: square, a multiple of `multiple`, matching."
     if image.dim() != 4 or image.shape[1] != 3:
@@ -129,7 +134,7 @@ def set_keep_attention(model, keep):
         if isinstance(m, GANsformerBlock): m.attn.keep_attention = keep
     return model
 
-# %% ../nbs/02_generator.ipynb #92d79a8f
+# %% ../nbs/02_generator.ipynb #3733a218
 class ConvBlock(nn.Module):
     "Attention-free stand-in for a `GANsformerBlock`: x + conv(lrelu(conv(x))); latents pass through untouched."
     def __init__(self, dim):
@@ -138,14 +143,14 @@ class ConvBlock(nn.Module):
 
     def forward(self, x, latents): return x + self.conv(x), latents                 # [B, C, H, W]
 
-# %% ../nbs/02_generator.ipynb #59dc3db5
+# %% ../nbs/02_generator.ipynb #1c72aacf
 class Generator(nn.Module):
     "U-Net inpainting generator with GANsformer blocks: `G(image, mask, z=None)` -> composited image."
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = c = config
-        ch = c.channels
-        self.from_input = ConvAct(4, ch[0])                                          # masked RGB + mask
+        ch, fold = c.channels, (4 if c.space_to_depth else 1)                       # fold: pixels per 2×2 block
+        self.from_input = ConvAct(4 * fold, ch[0])                                   # masked RGB + mask
         self.down = nn.ModuleList([DownBlock(a, b) for a, b in zip(ch, ch[1:])])
         block = ((lambda dim: GANsformerBlock(dim, c.latent_dim, c.num_heads, c.duplex, c.keep_attention))
                  if c.attention else ConvBlock)
@@ -153,13 +158,15 @@ class Generator(nn.Module):
         self.bottleneck = nn.ModuleList([block(ch[-1]) for _ in range(c.num_gansformer_blocks)])
         self.up = nn.ModuleList([UpBlock(ch[i], ch[i - 1], ch[i - 1]) for i in range(len(ch) - 1, 0, -1)])
         self.decoder_attention = block(ch[-2]) if c.decoder_attention else None
-        self.to_rgb = nn.Conv2d(ch[0], 3, 1)
+        self.to_rgb = nn.Conv2d(ch[0], 3 * fold, 1)
 
     def forward(self, image, mask, z=None, composite=True):
         "Fill the holes of `image` (mask 1 = known); `composite=False` returns the raw prediction everywhere."
         check_inpainting_input(image, mask, self.config.size_multiple)
         if z is None: z = torch.randn(image.shape[0], self.config.z_dim, device=image.device)
-        x = self.from_input(torch.cat([image * mask, mask], dim=1))                  # [B, ch0, H, W]
+        x = torch.cat([image * mask, mask], dim=1)                                    # [B, 4, H, W]
+        if self.config.space_to_depth: x = F.pixel_unshuffle(x, 2)                    # [B, 16, H/2, W/2]
+        x = self.from_input(x)                                                        # [B, ch0, H, W] (or H/2)
         skips = []
         for down in self.down:
             skips.append(x)
@@ -171,18 +178,20 @@ class Generator(nn.Module):
             x = up(x, skips.pop())                                                    # [B, ch[-2-i], 2h, 2w]
             if i == 0 and self.decoder_attention is not None:
                 x, latents = self.decoder_attention(x, latents)
-        prediction = torch.tanh(self.to_rgb(x))                                       # [B, 3, H, W] in [-1, 1]
+        x = self.to_rgb(x)                                                            # [B, 3, H, W] (or [B, 12, H/2, W/2])
+        if self.config.space_to_depth: x = F.pixel_shuffle(x, 2)                      # [B, 3, H, W]
+        prediction = torch.tanh(x)                                                    # in [-1, 1]
         if not composite: return prediction
         return mask * image + (1 - mask) * prediction                                 # known pixels copied
 
     def attention_maps(self): return attention_maps_of(self)
 
-# %% ../nbs/02_generator.ipynb #77ae802f
+# %% ../nbs/02_generator.ipynb #c45cb39e
 def parameters_without_gradient(model):
     "Names of parameters whose `.grad` is missing or all zero (call after `backward`)."
     return [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
 
-# %% ../nbs/02_generator.ipynb #67269921
+# %% ../nbs/02_generator.ipynb #8e51a474
 def count_parameters(model): return sum(p.numel() for p in model.parameters())
 
 def forward_flops(model, *inputs):
@@ -190,7 +199,7 @@ def forward_flops(model, *inputs):
     with FlopCounterMode(display=False) as counter: model(*inputs)   # with autograd on: its module hooks need it
     return counter.get_total_flops()
 
-# %% ../nbs/02_generator.ipynb #8ed4c683
+# %% ../nbs/02_generator.ipynb #5caab0c0
 def stage_shapes(model, *inputs, depth=1):
     "Output shapes of `model`'s submodules `depth` levels down, in call order, for one forward pass."
     rows, hooks = [], []

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['CHECKPOINT_VERSION', 'TrainConfig', 'build_datasets', 'hold_out', 'resolve_device', 'psnr', 'NonFiniteLossError',
-           'param_groups', 'Trainer', 'save_atomic', 'latest_checkpoint', 'load_checkpoint']
+           'param_groups', 'Trainer', 'check_architecture', 'save_atomic', 'latest_checkpoint', 'load_checkpoint']
 
-# %% ../nbs/06_training.ipynb #c9bfaa30
+# %% ../nbs/06_training.ipynb #b65bb6a7
 import copy, json, math, os, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields
@@ -23,7 +23,7 @@ from .data import (ImageFolderInpainting, PairedInpaintingDataset, SyntheticFace
                                 MaskGenerator, make_dataloaders)
 from .losses import (generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam)
 
-# %% ../nbs/06_training.ipynb #465571ac
+# %% ../nbs/06_training.ipynb #94a0f789
 @dataclass
 class TrainConfig(PresetConfig):
     "Everything a training run needs; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`."
@@ -46,9 +46,11 @@ class TrainConfig(PresetConfig):
     val_count: int = 32                      # validation images (hold-out size, or first N of val_root)
     synthetic_count: int = 2000
     mask_preset: str = 'thick'               # training masks
+    cache_images: bool = False               # keep decoded training images in memory (small datasets: see 04_data)
     hole_weight: float = 1.0                 # L1 weight of hole pixels ...
     known_weight: float = 0.1                # ... and of known pixels (of the raw prediction)
     gan_weight: float = 1.0
+    reconstruction_warmup: float = 0.0       # fraction of the run (steps or minutes) on the L1 loss alone, before D joins
     # optimisation
     equalized_lr: bool = True                # per-tensor lr / sqrt(fan_in), StyleGAN2's equalised learning rate
     lr_schedule: str = 'constant'            # constant | cosine (decay to 0 over max_steps / epochs / max_minutes)
@@ -79,6 +81,9 @@ class TrainConfig(PresetConfig):
             if not isinstance(v, int) or v <= 0: raise ValueError(f'{name}={v!r} must be a positive integer.')
         if self.max_steps is not None and self.max_steps <= 0: raise ValueError(f'max_steps={self.max_steps} must be positive.')
         if self.learning_rate <= 0: raise ValueError(f'learning_rate={self.learning_rate} must be positive.')
+        if not 0 <= self.reconstruction_warmup < 1:
+            raise ValueError(f'reconstruction_warmup={self.reconstruction_warmup} must be in [0, 1): the fraction of the '
+                             'run trained on the L1 loss alone (0 = adversarial from the first step).')
         if self.lr_schedule not in ('constant', 'cosine'):
             raise ValueError(f'lr_schedule={self.lr_schedule!r}: choose constant or cosine.')
         if self.data not in ('folder', 'paired', 'synthetic'):
@@ -89,12 +94,13 @@ class TrainConfig(PresetConfig):
 
 TrainConfig.PRESETS = {
     'celeba256': TrainConfig(),
-    # tiny: the CPU setup measured in "Convergence" below (small batches, a larger equalised learning rate)
-    'tiny': TrainConfig(img_size=64, model='tiny', batch_size=4, learning_rate=0.01, out_dir='runs/tiny',
-                        log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
+    # tiny: the CPU setup measured in "Convergence" below (small batches, a larger equalised learning rate, and the
+    # first half of the run on the reconstruction loss alone)
+    'tiny': TrainConfig(img_size=64, model='tiny', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
+                        cache_images=True, out_dir='runs/tiny', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 
-# %% ../nbs/06_training.ipynb #51b23ee5
+# %% ../nbs/06_training.ipynb #696e1244
 def build_datasets(c: TrainConfig):
     "Training and validation datasets described by a `TrainConfig`."
     val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
@@ -110,7 +116,7 @@ def build_datasets(c: TrainConfig):
         root, val_root = root / 'train', root / 'val'
     else:
         val_root = c.val_root
-    train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed)
+    train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed, cache=c.cache_images)
     if val_root:
         val = ImageFolderInpainting(val_root, c.img_size, masks=val_masks, train=False)
         val.files = val.files[:c.val_count]
@@ -125,7 +131,7 @@ def hold_out(train, val, attr, count):
     setattr(train, attr, items[:-count]); setattr(val, attr, items[-count:])
     return train, val
 
-# %% ../nbs/06_training.ipynb #2074b21a
+# %% ../nbs/06_training.ipynb #8711a826
 def resolve_device(device='auto'):
     "'auto' -> CUDA when available (the local rank's GPU under torchrun), else CPU."
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -155,7 +161,7 @@ def param_groups(model, lr, equalized=True):
         groups.setdefault(fan_in, []).append(p)
     return [{'params': ps, 'lr': lr / math.sqrt(fan_in)} for fan_in, ps in sorted(groups.items())]
 
-# %% ../nbs/06_training.ipynb #0804d780
+# %% ../nbs/06_training.ipynb #25be2bcb
 class Trainer:
     "Train an inpainting GANsformer as described by a `TrainConfig`."
     def __init__(self, config: TrainConfig, train_set=None, val_set=None, quiet=False):
@@ -200,6 +206,7 @@ class Trainer:
         self.fixed['z'] = torch.randn(n, gcfg.z_dim, generator=torch.Generator().manual_seed(c.seed + 7)).to(self.device)
         self.step = self.epoch = self.batch_in_epoch = self.images_seen = 0
         self.nonfinite_in_row, self.history = 0, []
+        self.adversarial_from, self.fit_start = None, None                          # step D joined; start of fit()
         self.out_dir = Path(c.out_dir)
         if self.is_main: (self.out_dir / 'checkpoints').mkdir(parents=True, exist_ok=True)
         self.loggers = []                                                           # callables (metrics: dict, step: int)
@@ -208,7 +215,7 @@ class Trainer:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
                 for k in ('image', 'mask')]
 
-# %% ../nbs/06_training.ipynb #748f5d64
+# %% ../nbs/06_training.ipynb #80cfe210
 @patch
 def _apply(self: Trainer, loss, optimizer, model, what):
     "Backward + step, unless the loss or a gradient is not finite (then the weights stay untouched)."
@@ -238,10 +245,11 @@ def _skip(self: Trainer, what, why):
                                  f'(last at step {self.step}). Lower the learning rate or resume from an earlier checkpoint.')
     return False
 
-# %% ../nbs/06_training.ipynb #1af7d48a
+# %% ../nbs/06_training.ipynb #2acaa226
 @patch
 def train_step(self: Trainer, batch):
     "One D step (+ lazy R1 every `d_reg_interval` steps), one G step, one EMA update. Returns the losses."
+    if self.in_warmup(): return self.reconstruction_step(batch)
     c = self.config
     real, mask = self.to_device(batch)
     # one generator forward serves both updates (as in LaMa and pix2pix): D learns on a detached copy
@@ -274,6 +282,37 @@ def train_step(self: Trainer, batch):
     return {**logs, 'loss_G_adv': g_adv.item(), 'loss_G_L1': g_l1.item(), 'loss_G': loss_g.item()}
 
 @patch
+def in_warmup(self: Trainer):
+    "True while the run is in its reconstruction warm-up; once it ends, `adversarial_from` records the step."
+    c = self.config
+    if self.adversarial_from is not None or not c.reconstruction_warmup: return False
+    if self.agreed(self.progress(self.fit_start) < c.reconstruction_warmup): return True
+    self.adversarial_from = self.step
+    return False
+
+@patch
+def agreed(self: Trainer, flag):
+    "Rank 0's `flag` on every process: a decision read from a clock must be the same everywhere, or the collectives hang."
+    if not self.distributed: return bool(flag)
+    t = torch.tensor([float(flag)], device=self.device)
+    dist.broadcast(t, src=0)
+    return bool(t.item())
+
+@patch
+def reconstruction_step(self: Trainer, batch):
+    "Warm-up step: G learns from the L1 loss alone (D is not run), then the EMA update. Returns the losses."
+    c = self.config
+    real, mask = self.to_device(batch)
+    self.G.requires_grad_(True)
+    with self.autocast: raw = self.G_train(real, mask, composite=False)          # [B, 3, H, W]
+    g_l1 = l1_loss(raw.float(), real, mask, c.hole_weight, c.known_weight)
+    loss_g = c.l1_weight * g_l1
+    ok = self._apply(loss_g, self.opt_G, self.G, 'G')
+    self.update_ema()
+    if ok: self.nonfinite_in_row = 0
+    return {'loss_G_L1': g_l1.item(), 'loss_G': loss_g.item()}
+
+@patch
 def update_ema(self: Trainer):
     "θ_ema ← β θ_ema + (1-β) θ, β = 0.5^(batch / half-life), half-life ramped up over the first images."
     c = self.config
@@ -284,7 +323,7 @@ def update_ema(self: Trainer):
         torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1 - beta)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()): b_ema.copy_(b)
 
-# %% ../nbs/06_training.ipynb #f85fa482
+# %% ../nbs/06_training.ipynb #239c6694
 @patch
 @torch.no_grad()
 def sample_grid(self: Trainer, path=None):
@@ -310,7 +349,7 @@ def evaluate(self: Trainer):
         whole.append(psnr(out, img)); hole.append(psnr(out, img, 1 - mask))
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
 
-# %% ../nbs/06_training.ipynb #7161926f
+# %% ../nbs/06_training.ipynb #b30cf31c
 CHECKPOINT_VERSION = 1
 
 @patch
@@ -320,14 +359,29 @@ def state_dict(self: Trainer):
     return {'version': CHECKPOINT_VERSION, 'G': self.G.state_dict(), 'D': self.D.state_dict(),
             'G_ema': self.G_ema.state_dict(), 'opt_G': self.opt_G.state_dict(), 'opt_D': self.opt_D.state_dict(),
             'step': self.step, 'epoch': self.epoch, 'batch_in_epoch': self.batch_in_epoch,
-            'images_seen': self.images_seen, 'config': asdict(self.config), 'rng': rng}
+            'images_seen': self.images_seen, 'adversarial_from': self.adversarial_from, 'config': asdict(self.config),
+            'G_config': self.G.config.to_dict(), 'D_config': self.D.config.to_dict(), 'rng': rng}
 
 @patch
 def load_state_dict(self: Trainer, state):
+    check_architecture(state, 'G_config', self.G.config); check_architecture(state, 'D_config', self.D.config)
     for name in ('G', 'D', 'G_ema', 'opt_G', 'opt_D'): getattr(self, name).load_state_dict(state[name])
     for name in ('step', 'epoch', 'batch_in_epoch', 'images_seen'): setattr(self, name, state[name])
+    self.adversarial_from = state.get('adversarial_from')
     torch.set_rng_state(state['rng']['torch'])
     if 'cuda' in state['rng'] and self.device.type == 'cuda': torch.cuda.set_rng_state(state['rng']['cuda'], self.device)
+
+def check_architecture(state, key, config):
+    "Raise a clear ValueError when a checkpoint's network config (`state[key]`) differs from `config`."
+    saved = state.get(key)
+    if saved is None: return                               # older checkpoints: load_state_dict compares the shapes
+    ours = config.to_dict()
+    diff = {k: (tuple(v) if isinstance(v, list) else v, ours.get(k)) for k, v in saved.items()
+            if k != 'keep_attention' and (tuple(v) if isinstance(v, list) else v) != ours.get(k)}
+    if diff:
+        raise ValueError(f'the checkpoint\'s {key[0]} was built with a different architecture (saved vs now: {diff}); '
+                         f'the preset {state["config"].get("model")!r} has changed since it was written. Evaluate it with '
+                         f'`gansformer_nb_eval`/`gansformer_nb_inpaint` (they rebuild the saved architecture), or train anew.')
 
 def save_atomic(obj, path):
     "torch.save to a temporary file, then rename over `path`: `path` is always complete or absent."
@@ -376,7 +430,7 @@ def resume(cls: Trainer, path, train_set=None, val_set=None, quiet=False, **over
     trainer.load_state_dict(state)
     return trainer
 
-# %% ../nbs/06_training.ipynb #64ac1ef5
+# %% ../nbs/06_training.ipynb #6c728040
 @patch
 def log(self: Trainer, metrics):
     "Append to `metrics.jsonl` (main process) and pass to extra loggers."
@@ -404,11 +458,11 @@ def checkpoint_and_report(self: Trainer, final=False):
         self.save_checkpoint()
 
 @patch
-def progress(self: Trainer, start_time):
-    "Fraction of the run done: by steps, or by wall-clock time when `max_minutes` ends it sooner."
+def progress(self: Trainer, start_time=None):
+    "Fraction of the run done: by steps, or by wall-clock time (since `start_time`) when `max_minutes` ends it sooner."
     c = self.config
     done = self.step / max(self.total_steps(), 1)
-    if c.max_minutes: done = max(done, (time.perf_counter() - start_time) / (60 * c.max_minutes))
+    if c.max_minutes and start_time is not None: done = max(done, (time.perf_counter() - start_time) / (60 * c.max_minutes))
     return min(done, 1.0)
 
 @patch
@@ -423,12 +477,13 @@ def set_learning_rate(self: Trainer, start_time):
 def finished(self: Trainer, start_time):
     c = self.config
     return (self.step >= self.total_steps() or self.epoch >= c.num_epochs
-            or bool(c.max_minutes and time.perf_counter() - start_time > 60 * c.max_minutes))
+            or bool(c.max_minutes and self.agreed(time.perf_counter() - start_time > 60 * c.max_minutes)))
 
 @patch
 def fit(self: Trainer):
     "Train until `num_epochs`, `max_steps` or `max_minutes`; returns the history of logged metrics."
     c, start = self.config, time.perf_counter()
+    self.fit_start = start
     bar = tqdm(total=self.total_steps(), initial=self.step, disable=self.quiet or not self.is_main, desc='training', unit='step')
     running, t_log, n_log = {}, time.perf_counter(), 0
     try:
@@ -439,13 +494,14 @@ def fit(self: Trainer):
                 self.set_learning_rate(start)
                 losses = self.train_step(batch)
                 self.step += 1; self.batch_in_epoch += 1; self.images_seen += c.batch_size * self.world
-                for k, v in losses.items(): running[k] = running.get(k, 0.0) + v
+                for k, v in losses.items(): running.setdefault(k, []).append(v)
                 n_log += 1; bar.update(1)
                 if self.step % c.log_interval == 0:
-                    avg = {k: v / n_log for k, v in running.items()}
+                    avg = {k: sum(v) / len(v) for k, v in running.items()}               # D's losses: after warm-up
                     avg['images_per_s'] = n_log * c.batch_size * self.world / (time.perf_counter() - t_log)
                     self.log(avg)
-                    bar.set_postfix({k: f'{avg[k]:.3g}' for k in ('loss_D', 'loss_G_adv', 'loss_G_L1', 'images_per_s')})
+                    bar.set_description('training' if 'loss_D' in avg else 'L1 warm-up')
+                    bar.set_postfix({k: f'{avg[k]:.3g}' for k in ('loss_D', 'loss_G_adv', 'loss_G_L1', 'images_per_s') if k in avg})
                     running, t_log, n_log = {}, time.perf_counter(), 0
                 if self.finished(start): break
                 self.checkpoint_and_report()
