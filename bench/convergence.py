@@ -14,8 +14,8 @@ import torch
 from torchvision.utils import save_image
 from gansformer_nb.data import shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
-from gansformer_nb.cli import load_generator
-from gansformer_nb.training import TrainConfig, Trainer
+from gansformer_nb.cli import generator_from_state
+from gansformer_nb.training import TrainConfig, Trainer, load_checkpoint
 
 
 def parse_value(v):
@@ -56,8 +56,8 @@ def score_curve(folder, images, masks, telea_db, since):
     "Whole-image PSNR of G_ema at every checkpoint written to `folder` after time `since`, and its gain over Telea."
     curve = []
     for path in sorted(p for p in Path(folder).glob('step_*.pt') if p.stat().st_mtime >= since):
-        G, _ = load_generator(path)
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_checkpoint(path)                                     # read once: weights and counters
+        G, _ = generator_from_state(state, source=path)
         with torch.no_grad(): r = score(generator_fill(G, images, masks, seed=0), images, masks)
         curve.append(dict(step=state['step'], images=state['images_seen'], psnr_whole=r['psnr_whole'],
                           gain_db=r['psnr_whole'] - telea_db, adversarial_from=state.get('adversarial_from')))

@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['FLAG_FIELDS', 'RUN_IDENTITY', 'train_parser', 'CLIError', 'config_from_args', 'has_data', 'load_resume_checkpoint',
            'WandbLogger', 'init_distributed', 'check_out_dir', 'train_main', 'train_cli', 'inpaint_parser',
-           'load_generator', 'load_mask', 'save_tensor_image', 'inpaint_jobs', 'inpaint_main', 'inpaint_cli']
+           'load_generator', 'generator_from_state', 'load_mask', 'save_tensor_image', 'inpaint_jobs', 'inpaint_main',
+           'inpaint_cli']
 
-# %% ../nbs/07_cli.ipynb #e8abd444
+# %% ../nbs/07_cli.ipynb #0c2d924a
 import argparse, os, signal, sys, warnings
 from dataclasses import fields
 from pathlib import Path
@@ -19,7 +20,7 @@ from .data import IMAGE_EXTENSIONS, list_images, load_image
 from .generator import Generator, GeneratorConfig
 from .training import TrainConfig, Trainer, load_checkpoint, resolve_device, NonFiniteLossError
 
-# %% ../nbs/07_cli.ipynb #6e7a31da
+# %% ../nbs/07_cli.ipynb #dbaae7f5
 def train_parser():
     d = TrainConfig()
     p = argparse.ArgumentParser(
@@ -62,7 +63,7 @@ FLAG_FIELDS = {'epochs': 'num_epochs', 'batch_size': 'batch_size', 'lr': 'learni
 # fields that define the networks and data: a resumed run must keep them
 RUN_IDENTITY = ('model', 'img_size', 'duplex', 'data', 'data_root', 'seed')
 
-# %% ../nbs/07_cli.ipynb #812cc681
+# %% ../nbs/07_cli.ipynb #cf8fd8d5
 class CLIError(Exception): "A user error: reported as one line, exit status 2."
 
 def config_from_args(args):
@@ -111,7 +112,7 @@ def load_resume_checkpoint(path):
     try: return load_checkpoint(path)
     except (FileNotFoundError, ValueError) as e: raise CLIError(f'--resume: {e}') from None
 
-# %% ../nbs/07_cli.ipynb #11008157
+# %% ../nbs/07_cli.ipynb #906d106c
 class WandbLogger:
     "Trainer logger for Weights & Biases; offline without credentials; failures only warn."
     def __init__(self, config, project='gansformer_nb', entity=None, name=None):
@@ -146,7 +147,7 @@ def _netrc_has_wandb():
     try: return 'api.wandb.ai' in (Path.home() / '.netrc').read_text()
     except OSError: return False
 
-# %% ../nbs/07_cli.ipynb #ec0f42b4
+# %% ../nbs/07_cli.ipynb #ba886e2e
 def init_distributed(device_flag):
     "Start the process group under torchrun (NCCL on CUDA, gloo on CPU); returns True when distributed."
     if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or (dist.is_available() and dist.is_initialized()):
@@ -156,7 +157,7 @@ def init_distributed(device_flag):
     dist.init_process_group('nccl' if use_cuda else 'gloo')
     return True
 
-# %% ../nbs/07_cli.ipynb #df17d074
+# %% ../nbs/07_cli.ipynb #62bf3e02
 def _raise_interrupt(signum, frame): raise KeyboardInterrupt(f'signal {signum}')
 
 def check_out_dir(out_dir, flag='--out-dir'):
@@ -220,7 +221,7 @@ def train_main(argv=None):
 
 def train_cli(): sys.exit(train_main())
 
-# %% ../nbs/07_cli.ipynb #cbe1de94
+# %% ../nbs/07_cli.ipynb #9e860a40
 def inpaint_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_inpaint', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description='Fill the holes of images with a trained gansformer_nb checkpoint (its G_ema).')
@@ -234,8 +235,11 @@ def inpaint_parser():
     return p
 
 def load_generator(checkpoint, device='cpu'):
-    "G_ema of a training checkpoint, in eval mode on `device`, with its TrainConfig."
-    state = load_checkpoint(checkpoint)
+    "G_ema of a training checkpoint file, in eval mode on `device`, with its TrainConfig."
+    return generator_from_state(load_checkpoint(checkpoint), device, source=checkpoint)
+
+def generator_from_state(state, device='cpu', source='the checkpoint'):
+    "G_ema of an already loaded training checkpoint `state` (from `load_checkpoint`), and its TrainConfig."
     tc = TrainConfig(**state['config'])
     if 'G_config' in state:                                  # the architecture it was trained with, even if presets change
         gc = GeneratorConfig(**{**state['G_config'], 'keep_attention': True})
@@ -244,9 +248,9 @@ def load_generator(checkpoint, device='cpu'):
     G = Generator(gc).to(device)
     try: G.load_state_dict(state['G_ema'])
     except RuntimeError as e:
-        raise ValueError(f'{checkpoint}: its weights do not fit the {tc.model!r} preset of this version '
-                         f'({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}); it was written '
-                         'by an older version whose preset differed. Retrain, or evaluate it with that version.') from None
+        first = next((line.strip() for line in str(e).splitlines()[1:]), str(e))     # PyTorch lists every mismatch
+        raise ValueError(f'{source}: its weights do not fit the {tc.model!r} preset of this version ({first}); it was '
+                         'written by an older version whose preset differed. Retrain, or evaluate it with that version.') from None
     return G.eval().requires_grad_(False), tc
 
 def load_mask(path, size):
@@ -305,6 +309,6 @@ def inpaint_main(argv=None):
 
 def inpaint_cli(): sys.exit(inpaint_main())
 
-# %% ../nbs/07_cli.ipynb #0187c256
+# %% ../nbs/07_cli.ipynb #d01c79a9
 #| eval: false
 if __name__ == '__main__' and '__file__' in globals(): train_cli()     # torchrun -m gansformer_nb.cli ...

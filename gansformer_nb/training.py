@@ -6,10 +6,10 @@
 __all__ = ['CHECKPOINT_VERSION', 'TrainConfig', 'build_datasets', 'hold_out', 'resolve_device', 'psnr', 'NonFiniteLossError',
            'param_groups', 'Trainer', 'check_architecture', 'save_atomic', 'latest_checkpoint', 'load_checkpoint']
 
-# %% ../nbs/06_training.ipynb #b65bb6a7
+# %% ../nbs/06_training.ipynb #2174f870
 import copy, json, math, os, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -23,7 +23,7 @@ from .data import (ImageFolderInpainting, PairedInpaintingDataset, SyntheticFace
                                 MaskGenerator, make_dataloaders)
 from .losses import (generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam)
 
-# %% ../nbs/06_training.ipynb #94a0f789
+# %% ../nbs/06_training.ipynb #b4e7dbcf
 @dataclass
 class TrainConfig(PresetConfig):
     "Everything a training run needs; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`."
@@ -100,7 +100,7 @@ TrainConfig.PRESETS = {
                         cache_images=True, out_dir='runs/tiny', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 
-# %% ../nbs/06_training.ipynb #696e1244
+# %% ../nbs/06_training.ipynb #ceb35d2e
 def build_datasets(c: TrainConfig):
     "Training and validation datasets described by a `TrainConfig`."
     val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
@@ -131,7 +131,7 @@ def hold_out(train, val, attr, count):
     setattr(train, attr, items[:-count]); setattr(val, attr, items[-count:])
     return train, val
 
-# %% ../nbs/06_training.ipynb #8711a826
+# %% ../nbs/06_training.ipynb #278241ba
 def resolve_device(device='auto'):
     "'auto' -> CUDA when available (the local rank's GPU under torchrun), else CPU."
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -161,7 +161,7 @@ def param_groups(model, lr, equalized=True):
         groups.setdefault(fan_in, []).append(p)
     return [{'params': ps, 'lr': lr / math.sqrt(fan_in)} for fan_in, ps in sorted(groups.items())]
 
-# %% ../nbs/06_training.ipynb #25be2bcb
+# %% ../nbs/06_training.ipynb #481cbe96
 class Trainer:
     "Train an inpainting GANsformer as described by a `TrainConfig`."
     def __init__(self, config: TrainConfig, train_set=None, val_set=None, quiet=False):
@@ -215,7 +215,7 @@ class Trainer:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
                 for k in ('image', 'mask')]
 
-# %% ../nbs/06_training.ipynb #80cfe210
+# %% ../nbs/06_training.ipynb #4e9679ed
 @patch
 def _apply(self: Trainer, loss, optimizer, model, what):
     "Backward + step, unless the loss or a gradient is not finite (then the weights stay untouched)."
@@ -245,7 +245,7 @@ def _skip(self: Trainer, what, why):
                                  f'(last at step {self.step}). Lower the learning rate or resume from an earlier checkpoint.')
     return False
 
-# %% ../nbs/06_training.ipynb #2acaa226
+# %% ../nbs/06_training.ipynb #3fd5e54e
 @patch
 def train_step(self: Trainer, batch):
     "One D step (+ lazy R1 every `d_reg_interval` steps), one G step, one EMA update. Returns the losses."
@@ -323,7 +323,7 @@ def update_ema(self: Trainer):
         torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1 - beta)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()): b_ema.copy_(b)
 
-# %% ../nbs/06_training.ipynb #239c6694
+# %% ../nbs/06_training.ipynb #4ce9359f
 @patch
 @torch.no_grad()
 def sample_grid(self: Trainer, path=None):
@@ -349,7 +349,7 @@ def evaluate(self: Trainer):
         whole.append(psnr(out, img)); hole.append(psnr(out, img, 1 - mask))
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
 
-# %% ../nbs/06_training.ipynb #b30cf31c
+# %% ../nbs/06_training.ipynb #94458b03
 CHECKPOINT_VERSION = 1
 
 @patch
@@ -373,11 +373,11 @@ def load_state_dict(self: Trainer, state):
 
 def check_architecture(state, key, config):
     "Raise a clear ValueError when a checkpoint's network config (`state[key]`) differs from `config`."
-    saved = state.get(key)
-    if saved is None: return                               # older checkpoints: load_state_dict compares the shapes
-    ours = config.to_dict()
-    diff = {k: (tuple(v) if isinstance(v, list) else v, ours.get(k)) for k, v in saved.items()
-            if k != 'keep_attention' and (tuple(v) if isinstance(v, list) else v) != ours.get(k)}
+    if key not in state: return                            # older checkpoints: load_state_dict compares the shapes
+    try: saved = replace(type(config)(**state[key]), keep_attention=config.keep_attention)   # a mode, not architecture
+    except (TypeError, ValueError) as e: raise ValueError(f'the checkpoint\'s {key} is not a valid {type(config).__name__}: {e}') from None
+    diff = {f.name: (getattr(saved, f.name), getattr(config, f.name)) for f in fields(config)
+            if getattr(saved, f.name) != getattr(config, f.name)}
     if diff:
         raise ValueError(f'the checkpoint\'s {key[0]} was built with a different architecture (saved vs now: {diff}); '
                          f'the preset {state["config"].get("model")!r} has changed since it was written. Evaluate it with '
@@ -430,7 +430,7 @@ def resume(cls: Trainer, path, train_set=None, val_set=None, quiet=False, **over
     trainer.load_state_dict(state)
     return trainer
 
-# %% ../nbs/06_training.ipynb #6c728040
+# %% ../nbs/06_training.ipynb #93635e89
 @patch
 def log(self: Trainer, metrics):
     "Append to `metrics.jsonl` (main process) and pass to extra loggers."
