@@ -9,7 +9,13 @@
    formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
    FLOP/s as a fraction of a 2048x2048 fp32 matmul's FLOP/s measured in the same run (model FLOP utilisation, MFU).
 3. Where the time goes: torch.profiler over `tiny` steps, by operator.
-4. On CUDA only: fp32 vs bf16 autocast, + channels_last, + torch.compile (skipped, with the reason, without a GPU).
+4. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
+   images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
+
+`--only cuda` runs part 4 alone (`bench/gpu_check.sh` uses it; with `--device cpu` it rehearses the same code paths
+at small sizes: bf16 autocast is CUDA-only in the trainer, and compilation uses `--compile-backend`). `--only
+attention --sizes 256 512` runs part 1 alone at those sizes, each case under `--case-seconds`: a case that runs out
+of memory or time is reported as such instead of stopping the script.
 
 Every number is measured in this one run; ratios compare rows of the same run. Prints markdown, writes <out>/speed.json.
 """
@@ -121,17 +127,35 @@ def matmul_flops(device, n=2048, dtype=torch.float32, repeats=10):
     return 2 * n ** 3 * repeats / t
 
 
-def attention_rows(device, sizes=(16, 32, 64, 128), dim=64, heads=4, latents=16):
-    rows = []
+def attention_rows(device, sizes=(16, 32, 64, 128), dim=64, heads=4, latents=16, case_seconds=None):
+    """Time and peak memory of each kind at each size. With `case_seconds`, a case whose single run exceeds it, or that
+    runs out of memory, is recorded as 'over time' / 'out of memory' (and larger sizes of that kind are not tried)."""
+    rows, failed = [], {}
     for s in sizes:
         row = dict(size=s, tokens=s * s)
         for kind in ('bipartite', 'self'):
-            row[f'{kind}_s'] = best_time(attention_case(kind, s, dim, heads, latents, device), device, repeats=2 if s >= 128 else 3)
-            row[f'{kind}_bytes'] = peak_memory(kind, s, dim, heads, latents, device)
-        row['time_ratio'] = row['self_s'] / row['bipartite_s']
-        row['memory_ratio'] = row['self_bytes'] / max(row['bipartite_bytes'], 1)
+            if kind in failed:
+                row[f'{kind}_s'] = row[f'{kind}_bytes'] = None; row[f'{kind}_status'] = f'{failed[kind]} at a smaller size'
+                continue
+            try:
+                if case_seconds:                                      # one timed try first: is it within the limit?
+                    fn = attention_case(kind, s, dim, heads, latents, device)
+                    t0 = time.perf_counter(); fn(); sync(device); once = time.perf_counter() - t0
+                    if once > case_seconds: raise TimeoutError(f'{once:.0f} s > {case_seconds} s')
+                row[f'{kind}_s'] = best_time(attention_case(kind, s, dim, heads, latents, device), device, repeats=2 if s >= 128 else 3)
+                row[f'{kind}_bytes'] = peak_memory(kind, s, dim, heads, latents, device)
+                row[f'{kind}_status'] = 'ok'
+            except (torch.OutOfMemoryError, TimeoutError) as e:
+                status = 'out of memory' if isinstance(e, torch.OutOfMemoryError) else f'over time ({e})'
+                row[f'{kind}_s'] = row[f'{kind}_bytes'] = None; row[f'{kind}_status'] = status
+                failed[kind] = status.split(' (')[0]
+                if device.type == 'cuda': torch.cuda.empty_cache()
+        both = row['self_s'] and row['bipartite_s']
+        row['time_ratio'] = row['self_s'] / row['bipartite_s'] if both else None
+        row['memory_ratio'] = row['self_bytes'] / max(row['bipartite_bytes'], 1) if both else None
         rows.append(row)
-        print(f'  attention {s}²: bipartite {row["bipartite_s"] * 1e3:.1f} ms, self {row["self_s"] * 1e3:.1f} ms', flush=True)
+        show = lambda kind: f'{row[f"{kind}_s"] * 1e3:.1f} ms' if row[f'{kind}_s'] else row[f'{kind}_status']
+        print(f'  attention {s}²: bipartite {show("bipartite")}, self {show("self")}', flush=True)
     return rows
 
 
@@ -211,18 +235,51 @@ def optimizer_rows(device):
     return rows
 
 
-def cuda_rows(device, peak):
+def cuda_rows(device, peak, compile_backend='inductor', quick=False):
+    """The training step in each precision / memory format / compilation, for `tiny` and `celeba256`: images/s, peak
+    memory (CUDA allocator) and MFU against `peak` (a bf16 matmul on CUDA). On the CPU (a rehearsal) at small sizes."""
     variants = [('fp32', dict(amp=False, channels_last=False)),
                 ('bf16 autocast', dict(amp=True, channels_last=False)),
                 ('bf16 + channels_last', dict(amp=True, channels_last=True)),
-                ('bf16 + channels_last + compile', dict(amp=True, channels_last=True, compile=True))]
+                ('bf16 + channels_last + compile', dict(amp=True, channels_last=True, compile=True, compile_backend=compile_backend))]
+    cpu = device.type == 'cpu'
+    setups = ((('tiny', 4, 32), ('celeba256', 1, 64)) if cpu or quick else (('tiny', 32, 64), ('celeba256', 16, 256)))
     rows = []
-    for preset, bs, size in (('tiny', 32, 64), ('celeba256', 16, 256)):
+    for preset, bs, size in setups:
         for name, kw in variants:
-            r = train_row(preset, bs, size, device, peak, timed_steps=10, **kw)
+            if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
+            try:
+                r = train_row(preset, bs, size, device, peak, timed_steps=3 if cpu else 10, **kw)
+                r['peak_mib'] = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == 'cuda' else None
+                r['status'] = 'ok' + (' (CPU: autocast is CUDA-only, so this is fp32)' if cpu and kw['amp'] else '')
+            except Exception as e:                                   # report and go on: one variant must not hide the rest
+                r = dict(preset=preset, img_size=size, batch_size=bs, images_per_s=None, mfu=None, peak_mib=None,
+                         status=f'failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}')
             r['variant'] = name; rows.append(r)
-            print(f'  cuda {preset} {name}: {r["images_per_s"]:.1f} images/s', flush=True)
+            print(f'  {device.type} {preset} {name}: ' + (f'{r["images_per_s"]:.1f} images/s' if r['images_per_s'] else r['status']), flush=True)
+            if device.type == 'cuda': torch.cuda.empty_cache()
     return rows
+
+
+def cuda_table(rows):
+    base = {r['preset']: r['images_per_s'] for r in rows if r['variant'] == 'fp32' and r['images_per_s']}
+    num = lambda v, fmt: '—' if v is None else fmt.format(v)
+    return table(rows, [('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'),
+                        ('variant', lambda r: r['variant']), ('images/s', lambda r: num(r['images_per_s'], '{:.1f}')),
+                        ('vs fp32', lambda r: num(r['images_per_s'] and base.get(r['preset']) and r['images_per_s'] / base[r['preset']], '{:.2f}×')),
+                        ('peak MiB', lambda r: num(r.get('peak_mib'), '{:.0f}')), ('MFU', lambda r: num(r['mfu'], '{:.0%}')),
+                        ('status', lambda r: r['status'])])
+
+
+def attention_table(rows):
+    show = lambda r, kind, key, scale, fmt: fmt.format(r[f'{kind}_{key}'] * scale) if r[f'{kind}_{key}'] is not None else r[f'{kind}_status']
+    return table(rows, [
+        ('feature map', lambda r: f'{r["size"]}² ({r["tokens"]} tokens)'),
+        ('bipartite ms', lambda r: show(r, 'bipartite', 's', 1e3, '{:.1f}')), ('self-attention ms', lambda r: show(r, 'self', 's', 1e3, '{:.1f}')),
+        ('time ratio', lambda r: f'{r["time_ratio"]:.1f}×' if r['time_ratio'] else '—'),
+        ('bipartite peak MiB', lambda r: show(r, 'bipartite', 'bytes', 2**-20, '{:.1f}')),
+        ('self-attention peak MiB', lambda r: show(r, 'self', 'bytes', 2**-20, '{:.1f}')),
+        ('memory ratio', lambda r: f'{r["memory_ratio"]:.1f}×' if r['memory_ratio'] else '—')])
 
 
 def table(rows, cols):
@@ -237,26 +294,28 @@ def main(argv=None):
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
+    ap.add_argument('--only', choices=['all', 'cuda', 'attention'], default='all',
+                    help='run one part: the CUDA training rows, or the attention rows (default: all)')
+    ap.add_argument('--sizes', type=int, nargs='+', default=None, help='attention feature-map sizes (default 16 32 64 128)')
+    ap.add_argument('--case-seconds', type=float, default=None, help='time limit of one attention case (then "over time")')
+    ap.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the compile rows (default inductor)')
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     device = torch.device(a.device)
     torch.backends.cuda.matmul.allow_tf32 = False                     # the fp32 peak is plain fp32
     result = dict(machine=machine())
     print(f'machine: {result["machine"]}\n', flush=True)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    if a.only != 'all': return part(a, device, result, out)
 
     peak = matmul_flops(device)
     result['matmul_fp32_gflops'] = peak / 1e9
     print(f'fp32 matmul 2048²: {peak / 1e9:.1f} GFLOP/s (the reference for MFU)\n', flush=True)
 
-    result['attention'] = attention_rows(device, sizes=(16, 32) if a.quick else (16, 32, 64, 128))
+    result['attention'] = attention_rows(device, sizes=a.sizes or ((16, 32) if a.quick else (16, 32, 64, 128)),
+                                         case_seconds=a.case_seconds)
     print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
-    print(table(result['attention'], [
-        ('feature map', lambda r: f'{r["size"]}² ({r["tokens"]} tokens)'),
-        ('bipartite ms', lambda r: f'{r["bipartite_s"] * 1e3:.1f}'), ('self-attention ms', lambda r: f'{r["self_s"] * 1e3:.1f}'),
-        ('time ratio', lambda r: f'{r["time_ratio"]:.1f}×'),
-        ('bipartite peak MiB', lambda r: f'{r["bipartite_bytes"] / 2**20:.1f}'),
-        ('self-attention peak MiB', lambda r: f'{r["self_bytes"] / 2**20:.1f}'),
-        ('memory ratio', lambda r: f'{r["memory_ratio"]:.1f}×')]))
+    print(attention_table(result['attention']))
 
     print('\n', flush=True)
     configs = [('tiny', 4, 64, 8, 'adversarial')] if a.quick else [
@@ -280,20 +339,32 @@ def main(argv=None):
     print(table(result['optimizer'], [('implementation', lambda r: r['adam']), ('ms per step', lambda r: f'{r["ms"]:.2f}')]))
 
     if device.type == 'cuda':
-        result['cuda'] = cuda_rows(device, peak)
-        print('\n### CUDA: precision, memory format, compilation\n')
-        base = {r['preset']: r['images_per_s'] for r in result['cuda'] if r['variant'] == 'fp32'}
-        print(table(result['cuda'], [('preset', lambda r: r['preset']), ('variant', lambda r: r['variant']),
-                                     ('images/s', lambda r: f'{r["images_per_s"]:.1f}'),
-                                     ('vs fp32', lambda r: f'{r["images_per_s"] / base[r["preset"]]:.2f}×'),
-                                     ('MFU vs fp32 matmul', lambda r: f'{r["mfu"]:.0%}')]))
+        part(argparse.Namespace(**{**vars(a), 'only': 'cuda'}), device, result, out)
     else:
         result['cuda'] = 'skipped: no CUDA device on this machine'
         print(f'\n### CUDA\n\n{result["cuda"]}')
-
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     (out / 'speed.json').write_text(json.dumps(result, indent=1))
     print(f'\nwrote {out / "speed.json"}')
+    return result
+
+
+def part(a, device, result, out):
+    "`--only cuda` or `--only attention`: one part, its own table and json."
+    if a.only == 'attention':
+        result['attention'] = attention_rows(device, sizes=a.sizes or (256, 512), case_seconds=a.case_seconds)
+        print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
+        print(attention_table(result['attention']))
+    else:
+        cuda = device.type == 'cuda'
+        dtype = torch.bfloat16 if cuda else torch.float32
+        peak = matmul_flops(device, n=8192 if cuda else 2048, dtype=dtype)
+        result['matmul_peak_gflops'], result['matmul_peak_dtype'] = peak / 1e9, str(dtype).split('.')[-1]
+        print(f'{result["matmul_peak_dtype"]} matmul: {peak / 1e9:,.0f} GFLOP/s (the MFU reference)\n', flush=True)
+        result['cuda'] = cuda_rows(device, peak, a.compile_backend, a.quick)
+        print(f'\n### {"CUDA" if cuda else "CPU rehearsal of the CUDA rows"}: precision, memory format, compilation (R1 in the step)\n')
+        print(cuda_table(result['cuda']))
+    (out / f'speed_{a.only}.json').write_text(json.dumps(result, indent=1))
+    print(f'\nwrote {out / f"speed_{a.only}.json"}')
     return result
 
 

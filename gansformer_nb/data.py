@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'MASK_PRESETS', 'SKIN', 'HAIR', 'IRIS', 'shared_path', 'MaskGenerator', 'list_images',
-           'require_folder', 'MaskFolder', 'to_tensor', 'load_image', 'image_is_readable', 'scan_images',
-           'InpaintingDataset', 'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face',
-           'SyntheticFaces', 'ResumableSampler', 'make_dataloaders']
+           'require_folder', 'DataError', 'mask_array', 'load_mask', 'resize_mask', 'MaskFolder', 'to_tensor',
+           'to_8bit', 'load_image', 'image_is_readable', 'image_side', 'name_some', 'scan_images', 'InpaintingDataset',
+           'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face', 'SyntheticFaces',
+           'ResumableSampler', 'make_dataloaders']
 
 # %% ../nbs/04_data.ipynb #61058a9e
 import math, os, warnings
@@ -77,10 +78,16 @@ class MaskGenerator:
 
 # %% ../nbs/04_data.ipynb #2cb196d7
 def list_images(root, recursive=True):
-    "Image files (by extension) under `root`, sorted; other files are ignored."
+    "Image files (by extension) under `root`, sorted, following symlinked folders (each real folder once)."
     root = Path(root)
-    files = root.rglob('*') if recursive else root.iterdir()
-    return sorted(p for p in files if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not recursive: return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen: dirs[:] = []; continue                                  # a link loop, or a folder seen twice
+        seen.add(real)
+        found += [Path(folder) / f for f in files if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+    return sorted(p for p in found if p.is_file())
 
 def require_folder(root, what, layout):
     "Raise a clear error when `root` is missing or holds no images."
@@ -89,36 +96,90 @@ def require_folder(root, what, layout):
         raise FileNotFoundError(f'{what} folder not found: {root}. Expected {layout}.')
     return root
 
+class DataError(ValueError):
+    "An image or mask that cannot be used; the message names the file(s) and what to do."
+
+def mask_array(im):
+    "A PIL mask image -> (bool `[H, W]`, True = keep; convention string). See the table above."
+    a = np.asarray(im)
+    if a.ndim == 3 and a.shape[2] in (2, 4):                                       # with alpha (LA, RGBA)
+        colour, alpha = a[..., :-1], a[..., -1]
+        if colour.min() == colour.max() and alpha.min() != alpha.max():           # the alpha channel alone carries it
+            return alpha >= (128 if alpha.max() > 1 else 1), 'alpha (opaque = keep)'
+        a = colour
+    if a.ndim == 3: a = a.max(axis=2)                                              # keep-area in any one channel
+    a = a.astype(np.float64)
+    if a.max() <= 1: return a >= 1, '0/1 (1 = keep)'                               # a 0/1 "binary" image
+    full = 65535 if a.max() > 255 else 255                                         # 16-bit masks
+    return a >= full / 2, '0/255 (255 = keep)'
+
+def load_mask(path):
+    "Read a mask file: (float32 `[H, W]`, 1 = known; convention). Raises `DataError` when it cannot be decoded."
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode == 'P': im = im.convert('RGBA')
+            keep, convention = mask_array(im)
+    except Exception as e: raise DataError(f'cannot read mask {path} ({type(e).__name__}: {e}).') from None
+    return keep.astype(np.float32), convention
+
+def resize_mask(m, size):
+    "Nearest-neighbour resize of a float32 mask to `size` = (W, H): no grey edges."
+    return np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize(size, Image.NEAREST)) >= 128
+
 class MaskFolder:
-    "Fixed masks from a folder (255 = keep): `masks[i]` -> float32 `[img_size, img_size]`, 1 = known."
+    "Fixed masks from a folder (255 = keep, or another convention of `load_mask`): `masks[i]` -> float32 `[s, s]`, 1 = known."
     def __init__(self, path, img_size=None):
         self.root = require_folder(path, 'mask', 'a folder of mask images (PNG, 255 = keep, 0 = hole)')
         self.files = list_images(self.root)
         if not self.files: raise FileNotFoundError(f'no mask images ({", ".join(IMAGE_EXTENSIONS)}) in {self.root}.')
         if img_size is not None: check_image_size(img_size, 8)
-        self.img_size, self._warned = img_size, False
+        self.img_size, self._warned, self.conventions = img_size, False, set()
 
     def __len__(self): return len(self.files)
 
+    @property
+    def convention(self): return ', '.join(sorted(self.conventions)) or 'not read yet'
+
+    def check(self, count=None):
+        "Read the first `count` masks (all by default): one warning names those with no hole or no known pixel."
+        empty, full = [], []
+        for i in range(min(count or len(self), len(self))):
+            m = self[i]
+            if m.min() == 1: empty.append(self.files[i].name)
+            elif m.max() == 0: full.append(self.files[i].name)
+        for names, what in ((empty, 'no hole (all known)'), (full, 'no known pixel (all hole)')):
+            if names: warnings.warn(f'{len(names)} mask(s) in {self.root} have {what}: {", ".join(names[:10])}. '
+                                    f'Masks are read as {self.convention}; check that convention.')
+        return empty, full
+
     def __getitem__(self, i):
-        m = Image.open(self.files[i % len(self.files)]).convert('L')
-        if self.img_size and m.size != (self.img_size, self.img_size):
+        m, convention = load_mask(self.files[i % len(self.files)])
+        self.conventions.add(convention)
+        if self.img_size and m.shape != (self.img_size, self.img_size):
             if not self._warned:
-                warnings.warn(f'masks in {self.root} are {m.size[0]}×{m.size[1]}: resized to '
+                warnings.warn(f'masks in {self.root} are {m.shape[1]}×{m.shape[0]}: resized to '
                               f'{self.img_size}×{self.img_size} with nearest neighbour.')
                 self._warned = True
-            m = m.resize((self.img_size, self.img_size), Image.NEAREST)
-        return (np.asarray(m) >= 128).astype(np.float32)
+            m = resize_mask(m, (self.img_size, self.img_size)).astype(np.float32)
+        return m
 
 # %% ../nbs/04_data.ipynb #075748bd
 def to_tensor(img):
     "PIL RGB -> float tensor `[3, H, W]` in [-1, 1]."
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1.0)
 
+def to_8bit(im):
+    "16- and 32-bit greyscale images (modes I;16*, I, F) scaled to 8-bit `L` by their bit depth; others unchanged."
+    if not (im.mode.startswith('I') or im.mode == 'F'): return im
+    a = np.asarray(im).astype(np.float64)
+    full = 65535 if im.mode.startswith('I;16') or a.max() > 255 else (1 if im.mode == 'F' and a.max() <= 1 else 255)
+    return Image.fromarray(np.clip(np.rint(a * 255 / full), 0, 255).astype(np.uint8), 'L')
+
 def load_image(path, img_size):
     "Read an image: EXIF orientation, any mode to RGB, centre-crop to square, resize to `img_size`; `[3, H, W]` in [-1, 1]."
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
+        im = to_8bit(ImageOps.exif_transpose(im))
         if im.mode in ('P', 'LA') or (im.mode == 'RGBA'):
             im = im.convert('RGBA')
             im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im)   # transparent -> white
@@ -142,13 +203,21 @@ def image_is_readable(path):
     except Exception:
         return False
 
-def scan_images(paths, what='images'):
-    "Keep the readable files; one warning names the rest."
+def image_side(path):
+    "The shorter side of an image, from its header."
+    with Image.open(path) as im: return min(im.size)
+
+def name_some(paths, n=10):
+    return ', '.join(str(p) for p in paths[:n]) + (f' and {len(paths) - n} more' if len(paths) > n else '')
+
+def scan_images(paths, what='images', min_size=None):
+    "Keep the readable files; one warning names the rest, one more those smaller than `min_size` (they get upscaled)."
     ok = [image_is_readable(p) for p in paths]
     good, bad = [p for p, k in zip(paths, ok) if k], [p for p, k in zip(paths, ok) if not k]
-    if bad:
-        names = ', '.join(str(p) for p in bad[:10]) + (f' and {len(bad) - 10} more' if len(bad) > 10 else '')
-        warnings.warn(f'skipped {len(bad)} unreadable or truncated {what}: {names}')
+    if bad: warnings.warn(f'skipped {len(bad)} unreadable or truncated {what}: {name_some(bad)}')
+    if min_size and (small := [p for p in good if image_side(p) < min_size]):
+        warnings.warn(f'{len(small)} of {len(good)} {what} are smaller than {min_size}×{min_size} and are upscaled '
+                      f'to it (expect blur): {name_some(small)}')
     return good
 
 # %% ../nbs/04_data.ipynb #a7776754
@@ -187,23 +256,26 @@ class ImageFolderInpainting(InpaintingDataset):
         if not files:
             raise FileNotFoundError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found under {self.root}: '
                                     'point data_root at a folder of face images.')
-        self.files = scan_images(files)
+        self.files = scan_images(files, min_size=img_size)
         if not self.files: raise FileNotFoundError(f'none of the {len(files)} images under {self.root} could be read.')
         self._bad = set()
 
     def __len__(self): return len(self.files)
 
     def load(self, i):
-        path = self.files[i]
-        if self.cache is not None and path in self.cache: return self.cache[path]
-        try:
-            image = load_image(path, self.img_size)                              # [3, H, W]
-        except Exception as e:                 # broke after the scan (e.g. a file changed): never crash mid-epoch
-            if i not in self._bad:
-                self._bad.add(i); warnings.warn(f'could not read {path} ({e}); using another image instead.')
-            return self.load((i + 1) % len(self))
-        if self.cache is not None: self.cache[path] = image
-        return image
+        "Image i; one that cannot be decoded (it changed after the scan) is replaced by the next good one, with a warning."
+        for j in [*range(i, len(self)), *range(i)]:                             # each file at most once
+            path = self.files[j]
+            if self.cache is not None and path in self.cache: return self.cache[path]
+            if j in self._bad: continue
+            try: image = load_image(path, self.img_size)                        # [3, H, W]
+            except Exception as e:
+                self._bad.add(j); warnings.warn(f'could not read {path} ({type(e).__name__}: {e}); using another image instead.')
+                continue
+            if self.cache is not None: self.cache[path] = image
+            return image
+        raise DataError(f'none of the {len(self)} images under {self.root} can be decoded (they passed the start-up '
+                        f'check, so they are damaged inside): replace them, or point to another folder.')
 
 # %% ../nbs/04_data.ipynb #fc5592f7
 class PairedInpaintingDataset(InpaintingDataset):
@@ -227,21 +299,29 @@ class PairedInpaintingDataset(InpaintingDataset):
         self.mask_files = {p.stem: p for p in list_images(mask_dir)} if mask_dir.is_dir() else {}
         if self.mask_files and (missing := sorted(set(truth) - set(self.mask_files))):
             raise ValueError(f'{mask_dir} lacks masks for {len(missing)} images (e.g. {missing[:10]}).')
-        readable = set(scan_images([*masked.values(), *truth.values()]))
+        if bad := [p for p in self.mask_files.values() if not image_is_readable(p)]:
+            raise DataError(f'{len(bad)} mask(s) in {mask_dir} cannot be read: {name_some(bad)}. Replace them.')
+        readable = set(scan_images([*masked.values(), *truth.values()], min_size=img_size))
         self.pairs = [(masked[k], truth[k]) for k in sorted(truth) if masked[k] in readable and truth[k] in readable]
         if not self.pairs: raise FileNotFoundError(f'no readable image pairs in {self.root}.')
         self.diff_threshold = diff_threshold
 
     def __len__(self): return len(self.pairs)
 
-    def load(self, i): return load_image(self.pairs[i][1], self.img_size)
+    def load(self, i):
+        try: return load_image(self.pairs[i][1], self.img_size)
+        except Exception as e: raise DataError(f'cannot decode {self.pairs[i][1]} ({type(e).__name__}: {e}): '
+                                               'replace or remove that pair.') from None
 
     def mask(self, i, image, rng=None):
         masked_path, truth_path = self.pairs[i]
         if self.mask_files:
-            m = Image.open(self.mask_files[truth_path.stem]).convert('L').resize((self.img_size,) * 2, Image.NEAREST)
-            return (np.asarray(m) >= 128).astype(np.float32)
-        diff = (load_image(masked_path, self.img_size) - image).abs().amax(0) / 2          # [H, W] in [0, 1]
+            m, _ = load_mask(self.mask_files[truth_path.stem])                              # DataError if undecodable
+            return resize_mask(m, (self.img_size,) * 2).astype(np.float32)
+        try: masked = load_image(masked_path, self.img_size)
+        except Exception as e: raise DataError(f'cannot decode {masked_path} ({type(e).__name__}: {e}): '
+                                               'replace or remove that pair.') from None
+        diff = (masked - image).abs().amax(0) / 2                                            # [H, W] in [0, 1]
         return (diff <= self.diff_threshold).float().numpy()                                 # unchanged = known
 
 # %% ../nbs/04_data.ipynb #76f93403
