@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 py=${PYTHON:-python}
+PATH="$(dirname "$(command -v "$py")"):$PATH"; export PATH PY="$py"   # nbdev_test, gansformer_nb_train: $py's own
 mkdir -p "$out" || { echo "gpu_check: cannot create $out" >&2; exit 2; }
 rm -rf "$out/train256" "$out/ddp" "$out/speed" "$out/attention"       # this script's own outputs of an earlier run
 : > "$out/steps.tsv"
@@ -73,7 +74,7 @@ step() {
 
 if [ "$mode" = cuda ]; then
   dev=cuda; minutes=3; train_size=(); ddp_steps=30; att_sizes=(256 512); att_limit=15; speed_extra=()
-  limits=(100 100 215 35 30)                       # 480 s at most, the start-up included in each
+  limits=(95 95 215 45 30)                         # 480 s at most, the start-up included in each
 else   # the rehearsal: the same commands on the CPU, shortened
   dev=cpu; minutes=0.3; train_size=(--img-size 64 --batch-size 2); ddp_steps=4; att_sizes=(32 64); att_limit=30
   speed_extra=(--compile-backend aot_eager); limits=(240 300 120 120 120)
@@ -106,11 +107,11 @@ EOF
 step train256 "${limits[2]}" bash -c '
   gansformer_nb_train --preset celeba256 "${@:4}" --device "$1" --minutes "$2" --workers 4 --log-interval 5 \
     --save-interval 100000 --out-dir "$3/train256" || exit 1
-  python "$3/check_losses.py" "$3/train256/metrics.jsonl"' _ "$dev" "$minutes" "$out" "${train_size[@]}" "${data_args[@]}"
+  "$PY" "$3/check_losses.py" "$3/train256/metrics.jsonl"' _ "$dev" "$minutes" "$out" "${train_size[@]}" "${data_args[@]}"
 
 # 4. two processes on the one device: NCCL first; NCCL refuses two ranks on one GPU, then gloo, with the reason
 step torchrun "${limits[3]}" bash -c '
-  run() { OMP_NUM_THREADS=1 '"$py"' -m torch.distributed.run --nproc_per_node=2 -m gansformer_nb.cli --preset tiny \
+  run() { OMP_NUM_THREADS=1 "$PY" -m torch.distributed.run --nproc_per_node=2 -m gansformer_nb.cli --preset tiny \
           --data synthetic --img-size 32 --batch-size 4 --workers 0 --max-steps "$2" --device "$1" --out-dir "$3"; }
   if [ "$1" = cuda ]; then
     if run cuda "$2" "$3/ddp/nccl" > "$3/ddp_nccl.log" 2>&1; then echo "torchrun: 2 ranks on one GPU with NCCL: passed"; exit 0; fi

@@ -5,11 +5,13 @@
 # %% auto #0
 __all__ = ['FLAG_FIELDS', 'RUN_IDENTITY', 'train_parser', 'CLIError', 'config_from_args', 'holds_checkpoints', 'has_data',
            'load_resume_checkpoint', 'WandbLogger', 'init_distributed', 'check_out_dir', 'train_main', 'train_cli',
-           'inpaint_parser', 'load_generator', 'generator_from_state', 'save_tensor_image', 'inpaint_jobs', 'read_rgb',
-           'square_window', 'model_mask', 'inpaint_file', 'inpaint_main', 'inpaint_cli']
+           'inpaint_parser', 'load_generator', 'generator_from_state', 'save_tensor_image', 'inpaint_jobs',
+           'refuse_overwriting_inputs', 'read_rgb', 'square_window', 'model_mask', 'inpaint_file', 'inpaint_main',
+           'inpaint_cli']
 
 # %% ../nbs/07_cli.ipynb #0c2d924a
 import argparse, math, os, sys, warnings
+from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 import numpy as np
@@ -86,8 +88,11 @@ def config_from_args(args):
         raise CLIError(f'--warmup must be a fraction in [0, 1) (0.5: the first half of the run without D), got {args.warmup}.')
     for flag, v in (('--lr', args.lr), ('--minutes', args.minutes)):
         if v is not None and not (math.isfinite(v) and v > 0): raise CLIError(f'{flag} must be a positive number, got {v}.')
+    limits = ('num_epochs', 'max_steps', 'max_minutes')
     if ('max_steps' in given or 'max_minutes' in given) and 'num_epochs' not in given:
         given['num_epochs'] = None                      # the limit the user gave replaces the preset's epoch count
+    if args.resume and any(k in given for k in limits):
+        for k in limits: given.setdefault(k, None)      # on resume, the limits given replace all the saved ones
     if 'data_root' in given: given['data_root'] = str(Path(given['data_root']).expanduser().resolve())
     if args.resume:
         state = load_resume_checkpoint(args.resume)
@@ -99,6 +104,9 @@ def config_from_args(args):
                 f'{f} (checkpoint: {saved.get(f)!r}, flags: {given.get(f, args.preset)!r})' for f in changed)
                 + '. Drop those flags to continue that run, or start a new run with another --out-dir.')
         notice = None
+        ckpt = Path(args.resume).resolve()
+        if 'out_dir' not in given and ckpt.parent.name == 'checkpoints':
+            given['out_dir'] = str(ckpt.parents[1])      # the run's own folder, from wherever the command is run
         if saved.get('data', 'folder') != 'synthetic':
             before = Path(saved['data_root']).expanduser().resolve()
             if 'data_root' in given and Path(given['data_root']) != before:
@@ -301,12 +309,12 @@ def save_tensor_image(t, path):
 def inpaint_jobs(image, mask, out, samples):
     "[(image path, mask path, [output paths])] for a file or a folder; outputs keep the inputs' relative paths."
     image, mask, out = Path(image), Path(mask), Path(out)
-    name = lambda base, k: base if samples == 1 else base.with_name(f'{base.stem}_{k}{base.suffix or ".png"}')
+    name = lambda base, k: base if samples == 1 else base.with_name(f'{base.stem}_{k}{base.suffix}')
     if image.is_file():
         if not mask.is_file(): raise CLIError(f'--mask {mask} is not a file (--image is a file).')
         if out.is_dir(): raise CLIError(f'--out {out} is a folder: give a file name (e.g. {out / image.stem}.png).')
-        if out.suffix.lower() not in IMAGE_EXTENSIONS: out = out.with_suffix('.png')
-        return [(image, mask, [name(out, k) for k in range(samples)])]
+        if out.suffix.lower() not in IMAGE_EXTENSIONS: out = out.with_name(out.name + '.png')
+        return refuse_overwriting_inputs([(image, mask, [name(out, k) for k in range(samples)])])
     if not image.is_dir(): raise CLIError(f'--image {image} does not exist.')
     if not mask.is_dir(): raise CLIError(f'--mask {mask} must be a folder of masks when --image is a folder.')
     if out.exists() and not out.is_dir(): raise CLIError(f'--out {out} is a file: with a folder of images, --out is a folder.')
@@ -321,10 +329,19 @@ def inpaint_jobs(image, mask, out, samples):
     missing = [str(p.relative_to(image)) for p, r in zip(images, rels) if mask_for(r) is None]
     if missing: raise CLIError(f'{len(missing)} of {len(images)} images have no mask with the same name (or the same '
                                f'relative path) in {mask}: {", ".join(missing[:10])}.')
-    clash = sorted({str(r) for r in rels if rels.count(r) > 1})
+    jobs = [(p, mask_for(r), [name(out / r.parent / f'{r.name}.png', k) for k in range(samples)]) for p, r in zip(images, rels)]
+    counts = Counter(o for _, _, outs in jobs for o in outs)
+    clash = sorted(str(o) for o, n in counts.items() if n > 1)
     if clash: raise CLIError(f'images with the same name but different extensions would write the same output '
-                             f'({", ".join(clash[:10])}.png): rename or move one of each.')
-    return [(p, mask_for(r), [name(out / r.with_suffix('.png'), k) for k in range(samples)]) for p, r in zip(images, rels)]
+                             f'({", ".join(clash[:10])}): rename or move one of each.')
+    return refuse_overwriting_inputs(jobs)
+
+def refuse_overwriting_inputs(jobs):
+    "The jobs, unless an output would replace one of the input images or masks."
+    inputs = {Path(p).resolve() for img, m, _ in jobs for p in (img, m)}
+    hit = [str(o) for _, _, outs in jobs for o in outs if o.resolve() in inputs]
+    if hit: raise CLIError(f'the output would overwrite an input ({", ".join(hit[:5])}): choose another --out.')
+    return jobs
 
 def read_rgb(path):
     "An image file as uint8 `[H, W, 3]` at its own size (EXIF orientation, 16-bit and transparency handled)."
@@ -374,7 +391,8 @@ def inpaint_file(G, image_path, mask_path, zs, size):
         raise CLIError(f'the holes of {mask_path} span more than one {side}×{side} square of the {W}×{H} image, and '
                        f'the model sees one square: crop the image (and mask) to a square that holds the holes.')
     y0, x0 = window
-    crop, crop_keep = rgb[y0:y0 + side, x0:x0 + side], keep[y0:y0 + side, x0:x0 + side]
+    crop, crop_keep = rgb[y0:y0 + side, x0:x0 + side].copy(), keep[y0:y0 + side, x0:x0 + side]
+    if crop_keep.any(): crop[crop_keep < 0.5] = crop[crop_keep >= 0.5].mean(0).round().astype(np.uint8)  # no hole content
     image = to_tensor(Image.fromarray(crop).resize((size, size), Image.LANCZOS))[None].to(zs[0].device)  # [1, 3, s, s]
     mask = model_mask(crop_keep, size).to(image.device)                             # [1, 1, s, s]
     outs = []
@@ -397,6 +415,9 @@ def inpaint_main(argv=None):
         try: G, tc = load_generator(args.checkpoint, device)
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         jobs = inpaint_jobs(args.image, args.mask, args.out, args.samples)
+        lossy = sorted({o.suffix for _, _, outs in jobs for o in outs if o.suffix.lower() in ('.jpg', '.jpeg', '.webp')})
+        if lossy: print(f'note: {"/".join(lossy)} output is re-encoded lossily, so known pixels change slightly; '
+                        f'use .png to keep them exactly.', file=sys.stderr)
         g, conventions, written = torch.Generator().manual_seed(args.seed), set(), 0
         for img_path, mask_path, outs in jobs:
             zs = [torch.randn(1, G.config.z_dim, generator=g).to(device) for _ in outs]

@@ -8,7 +8,7 @@ __all__ = ['EQUALIZED_LAYERS', 'CHECKPOINT_VERSION', 'RESUME_HYPERPARAMETERS', '
            'save_atomic', 'latest_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/06_training.ipynb #2174f870
-import copy, json, math, os, signal, threading, time, warnings
+import copy, json, math, os, re, signal, threading, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
@@ -222,6 +222,7 @@ class Trainer:
         self.adversarial_from, self.fit_start = None, None                          # step D joined; start of fit()
         self.resume_changes, self.stop_signal = {}, None                            # see load_state_dict, request_stop
         self.written, self.last_healthy, self.skipped_since_save = [], None, 0       # checkpoints: see save_checkpoint
+        self.resumed_from, self.fit_pid = None, None                                # see resume, fit
         self.out_dir = Path(c.out_dir)
         if self.is_main: (self.out_dir / 'checkpoints').mkdir(parents=True, exist_ok=True)
         self.loggers = []                                                           # callables (metrics: dict, step: int)
@@ -490,10 +491,9 @@ def prepare_out_dir(self: Trainer):
     "Before training: refuse to mix with another run's checkpoints, remove stale temporary files, trim the metrics log."
     folder, error = self.out_dir / 'checkpoints', None
     if self.is_main and folder.is_dir():
-        for tmp in folder.glob('*.tmp'):                                         # left by a save that was killed
-            tmp.unlink(missing_ok=True); warnings.warn(f'removed {tmp}, left by an interrupted save.')
-        others = sorted(p for p in folder.glob('step_*.pt') if p not in self.written)
-        later = [p for p in others if int(p.stem.split('_')[1]) > self.step]
+        others = sorted(p for p in folder.glob('step_*.pt') if p not in self.written and re.fullmatch(r'step_\d+', p.stem))
+        later = [p for p in others if int(p.stem[5:]) > self.step
+                 or (int(p.stem[5:]) == self.step and p.resolve() != self.resumed_from)]
         if self.step == 0 and others:
             error = (f'{self.out_dir} already holds {len(others)} checkpoint(s) of another run (newest: '
                      f'{others[-1].name}); a new run there would be mixed up with them. Continue that run with '
@@ -504,6 +504,9 @@ def prepare_out_dir(self: Trainer):
                      f'this continuation, or resume from {later[-1]}.')
     if self.agreed(error is not None):                                           # every rank stops, or none
         raise ValueError(error or 'rank 0 refused the output folder (see its message).')
+    if self.is_main and folder.is_dir():
+        for tmp in folder.glob('*.tmp'):                                         # left by a save that was killed
+            tmp.unlink(missing_ok=True); warnings.warn(f'removed {tmp}, left by an interrupted save.')
     metrics = self.out_dir / 'metrics.jsonl'                                     # a resumed run logs from its step on
     if self.is_main and metrics.exists():
         lines = [l for l in metrics.read_text().splitlines() if l.strip() and json.loads(l).get('step', 0) <= self.step]
@@ -534,6 +537,8 @@ def resume(cls: Trainer, path, train_set=None, val_set=None, quiet=False, **over
     config = TrainConfig(**{**state['config'], **overrides})
     trainer = cls(config, train_set, val_set, quiet=quiet)
     trainer.load_state_dict(state)
+    trainer.resumed_from = Path(path).resolve()
+    if state.get('healthy', True): trainer.last_healthy = Path(path)            # the advice after a divergence
     return trainer
 
 # %% ../nbs/06_training.ipynb #93635e89
@@ -610,6 +615,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @patch
 def request_stop(self: Trainer, signum, frame=None):
     "Signal handler: finish this step, save its checkpoint, stop. A second signal waits for that save."
+    if os.getpid() != self.fit_pid: return                                       # a data-loader worker: not ours
     name = signal.Signals(signum).name
     if self.stop_signal is None:
         self.stop_signal = signum
@@ -630,7 +636,7 @@ def stop_requested(self: Trainer):
 def fit(self: Trainer):
     "Train until `num_epochs`, `max_steps` or `max_minutes`; returns the history of logged metrics."
     c, start = self.config, time.perf_counter()
-    self.fit_start, self.stop_signal = start, None
+    self.fit_start, self.stop_signal, self.fit_pid, first_step = start, None, os.getpid(), self.step
     self.prepare_out_dir()
     bar = tqdm(total=self.total_steps(), initial=self.step, disable=self.quiet or not self.is_main, desc='training', unit='step')
     running, t_log, n_log = {}, time.perf_counter(), 0
@@ -656,6 +662,7 @@ def fit(self: Trainer):
                 if self.stop_requested():                              # a signal: save this step boundary, stop
                     path = self.save_checkpoint()
                     if self.is_main: print(f'stopped at step {self.step}: saved {path}', flush=True)
+                    self.stop_signal = self.stop_signal or signal.SIGTERM            # (another rank's signal)
                     raise KeyboardInterrupt(f'stopped by a signal at step {self.step}')
                 if self.finished(start): break
                 self.checkpoint_and_report()
@@ -669,5 +676,6 @@ def fit(self: Trainer):
     finally:
         for s, h in handlers.items(): signal.signal(s, h)
         bar.close()
-    self.checkpoint_and_report(final=True)
+    if self.step > first_step or first_step == 0:      # a resume with nothing left to do re-saves nothing
+        self.checkpoint_and_report(final=True)
     return self.history
