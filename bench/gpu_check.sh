@@ -149,7 +149,8 @@ for name in ('speed', 'attention'):
             lines = [l.strip() for l in lines if l.startswith(('  cuda ', '  cpu ', '  attention '))]
         for l in lines:
             if l.startswith('###'): md += ['', l, '']
-            elif l.startswith(('|', 'bfloat16', 'float32', 'cuda ', 'cpu ', 'attention ')): md.append(l)
+            elif l.startswith(('bfloat16', 'float32')): md += ['', l]
+            elif l.startswith(('|', 'cuda ', 'cpu ', 'attention ')): md.append(l)
 (out / 'report.md').write_text('\n'.join(md) + '\n')
 print(f'\nwrote {out / "report.md"} and {out / "report.json"} ({total} s)')
 EOF

@@ -558,6 +558,8 @@ def total_steps(self: Trainer):
     limits = [n for n in (c.num_epochs and c.num_epochs * self.steps_per_epoch, c.max_steps) if n]
     return min(limits) if limits else None
 
+def _approx(x): return f'{x:,.0f}' if x >= 10 else f'{x:.1f}' if x >= 1 else f'{x:.2g}'
+
 @patch
 def stopping_rule(self: Trainer):
     "When the run stops, in numbers: 'stops after 3,347 steps (≈ 93 epochs)', '3 epochs = 108 steps', '10 minutes'."
@@ -566,7 +568,7 @@ def stopping_rule(self: Trainer):
     if total is not None:
         by_epochs = c.num_epochs and total == c.num_epochs * spe
         parts.append(f'{c.num_epochs:,} epoch{"s" * (c.num_epochs != 1)} = {total:,} steps' if by_epochs
-                     else f'{total:,} steps (≈ {total / spe:,.{0 if total >= 10 * spe else 1}f} epochs)')
+                     else f'{total:,} steps (≈ {_approx(total / spe)} epochs)')
     if c.max_minutes: parts.append(f'{c.max_minutes:g} minute{"s" * (c.max_minutes != 1)} of training')
     rule = 'stops after ' + ' or '.join(parts) + (', whichever comes first' if len(parts) > 1 else '')
     if c.reconstruction_warmup and self.adversarial_from is None:
