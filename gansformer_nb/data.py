@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'MASK_PRESETS', 'SKIN', 'HAIR', 'IRIS', 'shared_path', 'MaskGenerator', 'list_images',
            'require_folder', 'DataError', 'mask_array', 'load_mask', 'resize_mask', 'MaskFolder', 'to_tensor',
-           'to_8bit', 'load_image', 'image_is_readable', 'image_side', 'name_some', 'scan_images', 'InpaintingDataset',
-           'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face', 'SyntheticFaces',
-           'ResumableSampler', 'make_dataloaders']
+           'to_8bit', 'read_rgb', 'load_image', 'image_is_readable', 'image_side', 'name_some', 'scan_images',
+           'InpaintingDataset', 'ImageFolderInpainting', 'PairedInpaintingDataset', 'draw_synthetic_face',
+           'SyntheticFaces', 'ResumableSampler', 'make_dataloaders']
 
 # %% ../nbs/04_data.ipynb #61058a9e
 import math, os, warnings
@@ -124,8 +124,8 @@ def load_mask(path):
     return keep.astype(np.float32), convention
 
 def resize_mask(m, size):
-    "Nearest-neighbour resize of a float32 mask to `size` = (W, H): no grey edges."
-    return np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize(size, Image.NEAREST)) >= 128
+    "Nearest-neighbour resize of a float32 mask (1 = known) to `size` = (W, H): no grey edges."
+    return (np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize(size, Image.NEAREST)) >= 128).astype(np.float32)
 
 class MaskFolder:
     "Fixed masks from a folder (255 = keep, or another convention of `load_mask`): `masks[i]` -> float32 `[s, s]`, 1 = known."
@@ -161,7 +161,7 @@ class MaskFolder:
                 warnings.warn(f'masks in {self.root} are {m.shape[1]}×{m.shape[0]}: resized to '
                               f'{self.img_size}×{self.img_size} with nearest neighbour.')
                 self._warned = True
-            m = resize_mask(m, (self.img_size, self.img_size)).astype(np.float32)
+            m = resize_mask(m, (self.img_size, self.img_size))
         return m
 
 # %% ../nbs/04_data.ipynb #075748bd
@@ -176,18 +176,23 @@ def to_8bit(im):
     full = 65535 if im.mode.startswith('I;16') or a.max() > 255 else (1 if im.mode == 'F' and a.max() <= 1 else 255)
     return Image.fromarray(np.clip(np.rint(a * 255 / full), 0, 255).astype(np.uint8), 'L')
 
+def read_rgb(path):
+    "An image file as a PIL RGB image at its own size: EXIF orientation, any mode, transparency on white. `DataError` if undecodable."
+    try:
+        with Image.open(path) as im:
+            im = to_8bit(ImageOps.exif_transpose(im))
+            if im.mode in ('P', 'LA', 'RGBA'):                                               # transparent -> white
+                im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im.convert('RGBA'))
+            return im.convert('RGB')                                                       # decodes the pixels
+    except Exception as e: raise DataError(f'cannot decode image {path} ({type(e).__name__}: {e}).') from e
+
 def load_image(path, img_size):
-    "Read an image: EXIF orientation, any mode to RGB, centre-crop to square, resize to `img_size`; `[3, H, W]` in [-1, 1]."
-    with Image.open(path) as im:
-        im = to_8bit(ImageOps.exif_transpose(im))
-        if im.mode in ('P', 'LA') or (im.mode == 'RGBA'):
-            im = im.convert('RGBA')
-            im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im)   # transparent -> white
-        im = im.convert('RGB')
-        w, h = im.size; s = min(w, h)
-        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-        if s != img_size: im = im.resize((img_size, img_size), Image.LANCZOS)
-        return to_tensor(im)
+    "Read an image (`read_rgb`), centre-crop to square, resize to `img_size`: `[3, H, W]` in [-1, 1]."
+    im = read_rgb(path)
+    w, h = im.size; s = min(w, h)
+    im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    if s != img_size: im = im.resize((img_size, img_size), Image.LANCZOS)
+    return to_tensor(im)
 
 def image_is_readable(path):
     "Cheap start-up check: the header parses, PNG checksums hold, a JPEG ends with its end-of-image marker."
@@ -269,8 +274,8 @@ class ImageFolderInpainting(InpaintingDataset):
             if self.cache is not None and path in self.cache: return self.cache[path]
             if j in self._bad: continue
             try: image = load_image(path, self.img_size)                        # [3, H, W]
-            except Exception as e:
-                self._bad.add(j); warnings.warn(f'could not read {path} ({type(e).__name__}: {e}); using another image instead.')
+            except DataError as e:
+                self._bad.add(j); warnings.warn(f'could not read {path} ({e.__cause__!r}); using another image instead.')
                 continue
             if self.cache is not None: self.cache[path] = image
             return image
@@ -308,20 +313,14 @@ class PairedInpaintingDataset(InpaintingDataset):
 
     def __len__(self): return len(self.pairs)
 
-    def load(self, i):
-        try: return load_image(self.pairs[i][1], self.img_size)
-        except Exception as e: raise DataError(f'cannot decode {self.pairs[i][1]} ({type(e).__name__}: {e}): '
-                                               'replace or remove that pair.') from None
+    def load(self, i): return load_image(self.pairs[i][1], self.img_size)             # DataError names the file
 
     def mask(self, i, image, rng=None):
         masked_path, truth_path = self.pairs[i]
         if self.mask_files:
             m, _ = load_mask(self.mask_files[truth_path.stem])                              # DataError if undecodable
-            return resize_mask(m, (self.img_size,) * 2).astype(np.float32)
-        try: masked = load_image(masked_path, self.img_size)
-        except Exception as e: raise DataError(f'cannot decode {masked_path} ({type(e).__name__}: {e}): '
-                                               'replace or remove that pair.') from None
-        diff = (masked - image).abs().amax(0) / 2                                            # [H, W] in [0, 1]
+            return resize_mask(m, (self.img_size,) * 2)
+        diff = (load_image(masked_path, self.img_size) - image).abs().amax(0) / 2          # [H, W] in [0, 1]
         return (diff <= self.diff_threshold).float().numpy()                                 # unchanged = known
 
 # %% ../nbs/04_data.ipynb #76f93403

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LPIPS_FILE', 'FID_RELIABLE_COUNT', 'BASELINES', 'METRICS', 'PSNR_CAP', 'ssim', 'lpips_weights_path', 'load_lpips',
-           'lpips_distance', 'load_fid', 'fid_scores', 'read_image', 'evaluation_set', 'opencv_inpaint', 'mean_fill',
+           'lpips_distance', 'load_fid', 'fid_scores', 'evaluation_set', 'opencv_inpaint', 'mean_fill',
            'generator_fill', 'score', 'evaluate_methods', 'markdown_table', 'write_csv', 'comparison_figure',
            'eval_parser', 'checkpoint_methods', 'eval_main', 'eval_cli']
 
@@ -17,7 +17,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
-from .data import (shared_path, list_images, require_folder, scan_images, load_image, load_mask, MaskFolder,
+from .data import (shared_path, list_images, require_folder, scan_images, load_image, MaskFolder,
                                 MaskGenerator, DataError)
 from .generator import check_image_size
 from .training import psnr, resolve_device
@@ -90,12 +90,8 @@ def fid_scores(fid, real, fakes, batch_size=64):
     return scores
 
 # %% ../nbs/09_evaluate.ipynb #dea571c2
-def read_image(path, img_size):
-    try: return load_image(path, img_size)
-    except Exception as e: raise DataError(f'cannot decode image {path} ({type(e).__name__}: {e}).') from None
-
 def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_preset='thick', mask_seed=0, max_images=None):
-    "Images `[N, 3, s, s]` in [-1, 1] and masks `[N, 1, s, s]` (1 = known): each image with the same first n masks."
+    "Images `[N, 3, s, s]` and masks `[N, 1, s, s]` (1 = known): each image with the same first n masks (a folder, a `MaskFolder`, or generated)."
     check_image_size(img_size, 8)
     if masks_per_image <= 0: raise ValueError(f'masks_per_image={masks_per_image} must be positive.')
     root = require_folder(images, 'image', 'a folder of images (.jpg, .png, ...)')
@@ -103,18 +99,17 @@ def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_pres
     if not files: raise FileNotFoundError(f'no images in {root}: expected .jpg/.png/... files.')
     files = scan_images(files, min_size=img_size)                               # unreadable files: one warning
     if masks:
-        folder = MaskFolder(masks, img_size)
+        folder = masks if isinstance(masks, MaskFolder) else MaskFolder(masks, img_size)
         if len(folder) < masks_per_image:
             raise ValueError(f'{masks} holds {len(folder)} masks, fewer than masks_per_image={masks_per_image}.')
-        ms = [torch.from_numpy(folder[j]) for j in range(masks_per_image)]      # DataError if one is undecodable
-        no_hole = [folder.files[j].name for j, m in enumerate(ms) if m.min() == 1]
-        if no_hole: raise DataError(f'{len(no_hole)} mask(s) in {masks} have no hole when read as {folder.convention} '
+        no_hole, _ = folder.check(masks_per_image)                              # all-hole masks: a warning
+        if no_hole: raise DataError(f'{len(no_hole)} mask(s) in {folder.root} have no hole when read as {folder.convention} '
                                     f'({", ".join(no_hole[:10])}): there would be nothing to score. Check the convention.')
-        folder.check(masks_per_image)                                           # all-hole masks: a warning
+        ms = [torch.from_numpy(folder[j]) for j in range(masks_per_image)]
     else:
         gen = MaskGenerator(mask_preset, img_size, seed=mask_seed)
         ms = [torch.from_numpy(gen.mask_for(j)) for j in range(masks_per_image)]
-    imgs = torch.stack([read_image(f, img_size) for f in files])                  # [n, 3, s, s]
+    imgs = torch.stack([load_image(f, img_size) for f in files])                  # [n, 3, s, s]; DataError names a bad file
     ms = torch.stack(ms)[:, None]                                                 # [masks_per_image, 1, s, s]
     return imgs.repeat_interleave(masks_per_image, 0), ms.repeat(len(files), 1, 1, 1)
 
@@ -252,14 +247,14 @@ def eval_main(argv=None):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                images, masks = evaluation_set(data, args.masks, args.img_size, args.masks_per_image, args.mask_preset,
+                mask_folder = MaskFolder(args.masks, args.img_size) if args.masks else None
+                images, masks = evaluation_set(data, mask_folder, args.img_size, args.masks_per_image, args.mask_preset,
                                                args.mask_seed, args.max_images)
             for w in caught: print(f'note: {w.message}', file=sys.stderr)
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         methods = {BASELINES[k][0]: BASELINES[k][1] for k in args.baselines}
         methods.update(checkpoint_methods(args.checkpoint, device, args.seed, args.batch_size))
-        convention = (', '.join(sorted({load_mask(f)[1] for f in MaskFolder(args.masks).files[:args.masks_per_image]}))
-                      if args.masks else '1 = keep')
+        convention = mask_folder.convention if mask_folder else '1 = keep'
         notes = [f'{len(images)} image-mask pairs = {len(images) // args.masks_per_image} images from {data} × the first '
                  f'{args.masks_per_image} masks of {args.masks or f"the {args.mask_preset} generator (seed {args.mask_seed})"} '
                  f'(read as {convention}), at {args.img_size}×{args.img_size}; hole {(1 - masks).mean().item():.1%} of the pixels']

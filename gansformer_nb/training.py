@@ -222,7 +222,7 @@ class Trainer:
         self.adversarial_from, self.fit_start = None, None                          # step D joined; start of fit()
         self.resume_changes, self.stop_signal = {}, None                            # see load_state_dict, request_stop
         self.written, self.last_healthy, self.skipped_since_save = [], None, 0       # checkpoints: see save_checkpoint
-        self.resumed_from, self.fit_pid = None, None                                # see resume, fit
+        self.resumed_from, self.fit_pid, self.prepared_at = None, None, None        # see resume, fit, prepare_out_dir
         self.out_dir = Path(c.out_dir)
         if self.is_main: (self.out_dir / 'checkpoints').mkdir(parents=True, exist_ok=True)
         self.loggers = []                                                           # callables (metrics: dict, step: int)
@@ -400,7 +400,7 @@ def state_dict(self: Trainer, rng=None):
             'images_seen': self.images_seen, 'adversarial_from': self.adversarial_from, 'config': asdict(self.config),
             'G_config': self.G.config.to_dict(), 'D_config': self.D.config.to_dict(), 'rng': rng}
 
-RESUME_HYPERPARAMETERS = ('learning_rate', 'd_reg_interval', 'equalized_lr')     # they live in the optimisers' groups
+RESUME_HYPERPARAMETERS = ('learning_rate', 'd_reg_interval', 'equalized_lr', 'r1_gamma')   # a resume may change them
 
 @patch
 def load_state_dict(self: Trainer, state):
@@ -411,7 +411,7 @@ def load_state_dict(self: Trainer, state):
     for name in ('step', 'epoch', 'batch_in_epoch', 'images_seen'): setattr(self, name, state[name])
     self.adversarial_from = state.get('adversarial_from')
     saved = state['config']
-    self.resume_changes = {k: (saved.get(k), getattr(self.config, k)) for k in RESUME_HYPERPARAMETERS + ('r1_gamma',)
+    self.resume_changes = {k: (saved.get(k), getattr(self.config, k)) for k in RESUME_HYPERPARAMETERS
                            if k in saved and saved[k] != getattr(self.config, k)}
     self._restore_rng(state['rng'])
 
@@ -489,15 +489,17 @@ def prune_checkpoints(self: Trainer):
 @patch
 def prepare_out_dir(self: Trainer):
     "Before training: refuse to mix with another run's checkpoints, remove stale temporary files, trim the metrics log."
+    if self.prepared_at == self.step: return                                     # done for this step (CLI, then fit)
     folder, error = self.out_dir / 'checkpoints', None
     if self.is_main and folder.is_dir():
-        others = sorted(p for p in folder.glob('step_*.pt') if p not in self.written and re.fullmatch(r'step_\d+', p.stem))
-        later = [p for p in others if int(p.stem[5:]) > self.step
-                 or (int(p.stem[5:]) == self.step and p.resolve() != self.resumed_from)]
+        others = {p: int(p.stem[5:]) for p in sorted(folder.glob('step_*.pt'))       # another run's, or this run's past
+                  if p not in self.written and re.fullmatch(r'step_\d+', p.stem)}
+        later = [p for p, s in others.items() if s > self.step or (s == self.step and p.resolve() != self.resumed_from)]
         if self.step == 0 and others:
+            newest = max(others, key=others.get)
             error = (f'{self.out_dir} already holds {len(others)} checkpoint(s) of another run (newest: '
-                     f'{others[-1].name}); a new run there would be mixed up with them. Continue that run with '
-                     f'--resume {others[-1]}, or pass a new --out-dir.')
+                     f'{newest.name}); a new run there would be mixed up with them. Continue that run with '
+                     f'--resume {newest}, or pass a new --out-dir.')
         elif later:
             error = (f'{self.out_dir} holds checkpoints after step {self.step} ({", ".join(p.name for p in later[:5])}); '
                      f'continuing from step {self.step} there would overwrite them. Pass a new --out-dir for '
@@ -511,6 +513,7 @@ def prepare_out_dir(self: Trainer):
     if self.is_main and metrics.exists():
         lines = [l for l in metrics.read_text().splitlines() if l.strip() and json.loads(l).get('step', 0) <= self.step]
         metrics.write_text(''.join(l + '\n' for l in lines))
+    self.prepared_at = self.step
 
 def latest_checkpoint(out_dir):
     "The newest checkpoint in `out_dir/checkpoints`, or None."
