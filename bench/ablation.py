@@ -8,15 +8,16 @@ Trains `tiny` at 64x64 on the 178 shared training faces three times, each for th
   * duplex: latents read the image, then the image attends to them (the default).
 The duplex/simplex setting applies to G and D alike, as in the paper; "no attention" changes the generator only
 (its discriminator is the duplex one). Each G_ema is scored on the 32 shared validation faces x the first 4 thick
-masks with PSNR/SSIM (whole and hole) and LPIPS, next to OpenCV Telea. Prints a markdown table; writes
-<out>/ablation.json, <out>/ablation.csv and <out>/ablation.png.
+masks with PSNR/SSIM (whole and hole) and LPIPS, next to OpenCV Telea, and again on large holes: the same faces x
+the first 8 thick masks that hide at least 40% of the image, where global context should matter most. Prints two
+markdown tables; writes <out>/ablation.json, <out>/ablation.csv, <out>/ablation_large.csv and <out>/ablation.png.
 """
 import argparse, json, sys
 from pathlib import Path
 import torch
 from gansformer_nb.evaluate import (BASELINES, evaluate_methods, generator_fill, load_lpips, markdown_table, write_csv,
                                     comparison_figure)
-from convergence import train, shared_evaluation_set, parse_value
+from convergence import train, shared_evaluation_set, large_hole_evaluation_set, parse_value
 
 VARIANTS = {'no attention': dict(attention=False), 'simplex': dict(duplex=False), 'duplex': dict(duplex=True)}
 
@@ -38,26 +39,32 @@ def main(argv=None):
         runs[name] = dict(steps=trainer.step, images=trainer.images_seen, minutes=seconds / 60,
                           g_parameters=sum(p.numel() for p in trainer.G.parameters()))
         methods[f'{name} (G_ema)'] = lambda ims, ms, G=trainer.G_ema: generator_fill(G, ims, ms, seed=0)
-    images, masks = shared_evaluation_set(64)
     lpips_model = load_lpips()
-    rows, outputs = evaluate_methods(methods, images, masks, lpips_model)
-    for r in rows:
-        run = runs.get(r['method'].replace(' (G_ema)', ''))
-        if run: r.update(run)
-    telea = rows[0]
-    notes = [f'{len(images)} pairs = 32 shared validation faces x the first 4 thick masks, 64x64; '
-             f'{torch.get_num_threads()} CPU threads, {a.minutes:g} minutes of training per variant'] + \
-            [f'{n}: {r["steps"]} steps ({r["images"]} images), G {r["g_parameters"]:,} parameters, '
-             f'PSNR whole {next(x for x in rows if x["method"].startswith(n))["psnr_whole"] - telea["psnr_whole"]:+.2f} dB vs Telea'
-             for n, r in runs.items()]
-    table = markdown_table(rows, notes)
-    print('\n' + table)
-    write_csv(rows, out / 'ablation.csv')
-    (out / 'ablation.json').write_text(json.dumps(dict(rows=rows, runs=runs, minutes=a.minutes, overrides=common), indent=1))
+    tables = {}
+    for key, (images, masks), what in [('standard', shared_evaluation_set(64), 'the first 4 thick masks'),
+                                       ('large', large_hole_evaluation_set(64), 'the first 8 thick masks hiding >= 40%')]:
+        rows, outs = evaluate_methods(methods, images, masks, lpips_model)
+        if key == 'standard': outputs, std_images, std_masks = outs, images, masks
+        for r in rows:
+            run = runs.get(r['method'].replace(' (G_ema)', ''))
+            if run: r.update(run)
+        telea = rows[0]
+        hole = 1 - masks.mean().item()
+        notes = [f'{len(images)} pairs = 32 shared validation faces x {what} (mean hole {hole:.0%}), 64x64; '
+                 f'{torch.get_num_threads()} CPU threads, {a.minutes:g} minutes of training per variant'] + \
+                [f'{n}: {r["steps"]} steps ({r["images"]} images), G {r["g_parameters"]:,} parameters, '
+                 f'PSNR whole {next(x for x in rows if x["method"].startswith(n))["psnr_whole"] - telea["psnr_whole"]:+.2f} dB vs Telea'
+                 for n, r in runs.items()]
+        print(f'\n{key} holes\n' + markdown_table(rows, notes))
+        write_csv(rows, out / ('ablation.csv' if key == 'standard' else 'ablation_large.csv'))
+        tables[key] = dict(rows=rows, mean_hole=hole, pairs=len(images))
+    images, masks = std_images, std_masks
+    (out / 'ablation.json').write_text(json.dumps(dict(rows=tables['standard']['rows'], large=tables['large'], runs=runs,
+                                                       minutes=a.minutes, overrides=common), indent=1))
     import matplotlib; matplotlib.use('Agg')
     comparison_figure(outputs, images, masks, count=6, path=out / 'ablation.png')
-    print(f'\nwrote ablation.json, ablation.csv and ablation.png to {out}')
-    return rows
+    print(f'\nwrote ablation.json, ablation.csv, ablation_large.csv and ablation.png to {out}')
+    return tables
 
 
 if __name__ == '__main__':

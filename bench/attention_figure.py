@@ -30,7 +30,7 @@ def main(argv=None):
         warnings.simplefilter('ignore')
         data = ImageFolderInpainting(faces, tc.img_size, masks=MaskFolder(masks, tc.img_size), train=False)
         items = [data[i] for i in range(a.count)]
-    z = torch.randn(G.config.z_dim, generator=torch.Generator().manual_seed(0))
+    z = G.sample_z(1, generator=torch.Generator().manual_seed(0))[0]                  # [K+1, z_dim]
     blocks = list(attention_maps(G, items[0]['image'], items[0]['mask'], z))
     cols = 2 + len(blocks)
     fig, axes = plt.subplots(a.count, cols, figsize=(1.9 * cols, 1.9 * a.count), squeeze=False)

@@ -12,7 +12,7 @@ import argparse, json, os, sys, time, warnings
 from pathlib import Path
 import torch
 from torchvision.utils import save_image
-from gansformer_nb.data import shared_path
+from gansformer_nb.data import MaskFolder, shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
 from gansformer_nb.cli import generator_from_state
 from gansformer_nb.training import TrainConfig, Trainer, load_checkpoint
@@ -50,6 +50,19 @@ def shared_evaluation_set(size):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')                                   # 256² masks resized: expected
         return evaluation_set(shared / 'data/celebahq256/val', shared / 'data/masks256/thick', size, masks_per_image=4)
+
+
+def large_hole_evaluation_set(size, min_hole=0.4, count=8):
+    "The 32 shared validation faces x the first `count` thick test masks that hide at least `min_hole` of the image."
+    shared = shared_root()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                                   # 256² masks resized: expected
+        folder = MaskFolder(shared / 'data/masks256/thick', size)
+        images, _ = evaluation_set(shared / 'data/celebahq256/val', None, size, masks_per_image=1)
+    large = [torch.from_numpy(m) for m in (folder[j] for j in range(len(folder))) if 1 - m.mean() >= min_hole][:count]
+    if len(large) < count: sys.exit(f'only {len(large)} thick masks hide >= {min_hole:.0%} at {size}x{size}; asked for {count}.')
+    masks = torch.stack(large)[:, None]                                   # [count, 1, s, s]
+    return images.repeat_interleave(count, 0), masks.repeat(len(images), 1, 1, 1)
 
 
 def score_curve(folder, images, masks, telea_db, since):

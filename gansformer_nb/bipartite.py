@@ -52,18 +52,18 @@ class SimplexAttention(nn.Module):
         self.to_gamma_beta = nn.Linear(dim, 2 * dim)         # γ(a), β(a)
         self.attention = None
 
-    def forward(self, x, latents, key_latents=None):
+    def forward(self, x, keys, values=None):
         B, C, H, W = x.shape
-        key_latents = latents if key_latents is None else key_latents
+        values = keys if values is None else values
         xn = normalise_features(x)                                            # ω(X)            [B, N, C]
         pos = sinusoidal_position_2d(H, W, C).to(x)                            # P               [N, C]
         q = split_heads(self.to_q(xn + pos), self.num_heads)                   # [B, h, N, d]
-        k = split_heads(self.to_k(key_latents), self.num_heads)                # [B, h, K, d]
-        v = split_heads(self.to_v(latents), self.num_heads)                    # [B, h, K, d]
+        k = split_heads(self.to_k(keys), self.num_heads)                       # [B, h, K, d]
+        v = split_heads(self.to_v(values), self.num_heads)                     # [B, h, K, d]
         a, self.attention = attend(q, k, v, self.keep_attention)               # a(X,Y) [B, h, N, d]; [B, h, N, K]
         d_gamma, beta = self.to_gamma_beta(merge_heads(a)).chunk(2, dim=-1)    # [B, N, C] each
         u = (1 + d_gamma) * xn + beta                                          # u^s = γ ⊙ ω(X) + β
-        return u.transpose(1, 2).reshape(B, C, H, W), latents                  # latents unchanged
+        return u.transpose(1, 2).reshape(B, C, H, W), keys                     # keys unchanged
 
 # %% ../nbs/01_bipartite.ipynb #4aedb7db
 class LatentUpdate(nn.Module):
@@ -89,7 +89,7 @@ class LatentUpdate(nn.Module):
         return self.norm(latents + self.to_out(merge_heads(a)))                # u^a = LN(Y + a(Y,X))  [B, K, latent_dim]
 
 class DuplexAttention(nn.Module):
-    "Latents gather from the image, then the image attends to them (keys = updated latents, values = latents)."
+    "Keys gather from the image, K ← LN(K + a(K, X)); then the image attends with keys K and values V."
     def __init__(self, dim, latent_dim, num_heads=1, keep_attention=True):
         super().__init__()
         self.update = LatentUpdate(dim, latent_dim, num_heads, keep_attention)
@@ -104,24 +104,27 @@ class DuplexAttention(nn.Module):
     @keep_attention.setter
     def keep_attention(self, keep): self.update.keep_attention = self.modulate.keep_attention = keep
 
-    def forward(self, x, latents):
-        updated = self.update(x, latents)                                      # u^a(Y, X)  [B, K, latent_dim]
-        x, _ = self.modulate(x, latents, key_latents=updated)                  # keys u^a(Y,X), values Y
-        return x, updated
+    def forward(self, x, keys, values=None):
+        values = keys if values is None else values                           # V  [B, K, latent_dim]
+        keys = self.update(x, keys)                                            # K ← LN(K + a(K, X))  [B, K, latent_dim]
+        x, _ = self.modulate(x, keys, values)                                  # keys K, values V
+        return x, keys
 
 # %% ../nbs/01_bipartite.ipynb #63c6aaaa
 class GANsformerBlock(nn.Module):
-    "3×3 convolution, then simplex or duplex attention to the latents, with a residual: x + u(lrelu(conv(x)), Y)."
-    def __init__(self, dim, latent_dim, num_heads=1, duplex=True, keep_attention=True):
+    "3×3 convolution, then simplex or duplex attention to the latents, with a residual: x + u(lrelu(conv(x)), K, V)."
+    def __init__(self, dim, latent_dim, num_heads=1, duplex=True, keep_attention=True, conv=None):
         super().__init__()
-        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1) if conv is None else conv    # conv(x) or conv(x, style)
+        self.styled = conv is not None
         attn = DuplexAttention if duplex else SimplexAttention
         self.attn = attn(dim, latent_dim, num_heads, keep_attention)
 
     @property
     def attention(self): return self.attn.attention                             # [B, h, H*W, K]
 
-    def forward(self, x, latents):
-        h = F.leaky_relu(self.conv(x), 0.2)                                     # local   [B, C, H, W]
-        h, latents = self.attn(h, latents)                                      # global  [B, C, H, W], [B, K, Dy]
-        return x + h, latents
+    def forward(self, x, keys, values=None, style=None):
+        h = self.conv(x, style) if self.styled else self.conv(x)
+        h = F.leaky_relu(h, 0.2)                                                 # local   [B, C, H, W]
+        h, keys = self.attn(h, keys, values)                                    # global  [B, C, H, W], [B, K, Dy]
+        return x + h, keys

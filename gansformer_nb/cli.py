@@ -286,6 +286,11 @@ def generator_from_state(state, device='cpu', source='the checkpoint'):
     "G_ema of an already loaded training checkpoint `state` (from `load_checkpoint`), and its TrainConfig."
     tc = TrainConfig(**state['config'])
     if 'G_config' in state:                                  # the architecture it was trained with, even if presets change
+        unknown = set(state['G_config']) - {f.name for f in fields(GeneratorConfig)}
+        if unknown:
+            raise ValueError(f'{source}: it was written by an older version of the generator (fields {sorted(unknown)}; '
+                             'one z copied to all latents, no global style). Retrain it with this version, or '
+                             'evaluate it with the version that wrote it.')
         gc = GeneratorConfig(**{**state['G_config'], 'keep_attention': True})
     else:                                                    # older checkpoints: rebuild from the preset
         gc = GeneratorConfig.preset(tc.model, img_size=tc.img_size, duplex=tc.duplex, attention=tc.attention)
@@ -408,7 +413,7 @@ def inpaint_main(argv=None):
                         f'use .png to keep them exactly.', file=sys.stderr)
         g, conventions, written = torch.Generator().manual_seed(args.seed), set(), 0
         for img_path, mask_path, outs in jobs:
-            zs = [torch.randn(1, G.config.z_dim, generator=g).to(device) for _ in outs]
+            zs = [G.sample_z(1, generator=g) for _ in outs]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
                 try: results, convention = inpaint_file(G, img_path, mask_path, zs, tc.img_size)

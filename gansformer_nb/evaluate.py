@@ -134,7 +134,7 @@ def generator_fill(G, images, masks, seed=0, batch_size=32):
     "Completions by generator `G` with z drawn from `seed`: the same z for the same image index, every call."
     dev = next(G.parameters()).device
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(len(images), G.config.z_dim, generator=g)
+    z = G.sample_z(len(images), generator=g, device='cpu')                          # [n, K+1, z_dim]
     return torch.cat([G(images[i:i + batch_size].to(dev), masks[i:i + batch_size].to(dev), z[i:i + batch_size].to(dev)).float().cpu()
                       for i in range(0, len(images), batch_size)])
 

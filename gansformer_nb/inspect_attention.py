@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['attention_maps', 'latent_colors', 'to_rgb', 'head_maps', 'segmentation', 'segmentation_overlay', 'latent_overlay',
            'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage', 'plot_attention_entropy',
-           'png_bytes', 'figure_png', 'AttentionInspector']
+           'resampled_z', 'locality_stats', 'change_spread', 'latent_locality', 'locality_summary', 'region_outline',
+           'plot_locality', 'png_bytes', 'figure_png', 'AttentionInspector']
 
 # %% ../nbs/08_inspect.ipynb #168f4632
 import io
@@ -25,7 +26,7 @@ def attention_maps(model, image, mask, z=None):
     "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`)."
     single = image.dim() == 3
     if single: image, mask = image[None], mask[None]
-    if z is not None and z.dim() == 1: z = z[None]
+    if z is not None and z.dim() == 2: z = z[None]                        # one sample's [K+1, z_dim]
     saved = {m: m.keep_attention for m in model.modules() if isinstance(m, (SimplexAttention, LatentUpdate))}
     was_training = model.training
     try:
@@ -126,6 +127,87 @@ def plot_attention_entropy(image, maps, head=None):
     fig.colorbar(im, ax=axes[1], fraction=0.046); fig.tight_layout()
     return fig
 
+# %% ../nbs/08_inspect.ipynb #a002c2eb
+def resampled_z(z, component, generator=None):
+    "`z [B, K+1, z_dim]` with one component redrawn (0..K-1: a local latent, K or -1: the global one), the rest kept."
+    z = z.clone()
+    z[:, component] = torch.randn(z[:, component].shape, generator=generator).to(z)
+    return z
+
+def locality_stats(delta, seg, hole):
+    "Per face and latent i: the share of the hole's change `delta [n, K, H, W]` inside latent i's argmax region, and the region's share of the hole."
+    K = delta.shape[1]
+    region = (seg[:, None] == torch.arange(K, device=seg.device)[None, :, None, None]) & hole[:, None]   # [n, K, H, W]
+    change_in_hole = (delta * hole[:, None]).sum((2, 3))                                     # [n, K]
+    share = (delta * region).sum((2, 3)) / change_in_hole.clamp_min(1e-12)                  # [n, K]
+    area = region.sum((2, 3)) / hole.sum((1, 2))[:, None].clamp_min(1)                      # [n, K]
+    return share, area
+
+def change_spread(delta, hole):
+    "Fraction of the hole's pixels that carry half of the change `delta [n, C, H, W]`: 0.5 for a uniform change, small for a local one."
+    flat = (delta * hole[:, None]).flatten(2).sort(dim=-1, descending=True).values           # [n, C, H*W]
+    cumulative = flat.cumsum(-1) / flat.sum(-1, keepdim=True).clamp_min(1e-12)
+    return ((cumulative < 0.5).sum(-1) + 1) / hole.flatten(1).sum(-1)[:, None].clamp_min(1)  # [n, C]
+
+@torch.no_grad()
+def latent_locality(G, images, masks, block=None, seed=0):
+    """Compositional control, measured: redraw each local z_i (and the global z), the rest fixed, and see where the fill
+    changes. `ratio [n, K]` = share of the change in the hole inside latent i's argmax region ÷ that region's share of
+    the hole (1.0: no locality; NaN where latent i owns none of the hole). `pooled` = Σ share ÷ Σ area over all pairs."""
+    K = G.config.latent_num
+    z = G.sample_z(len(images), generator=torch.Generator().manual_seed(seed), device=images.device)
+    maps = attention_maps(G, images, masks, z)                                   # {block: [n, heads, K, H, W]}
+    block = block or [name for name in maps if not name.startswith('D.')][-1]  # default: the last, largest block
+    seg = maps[block].mean(1).argmax(1)                                          # argmax latent  [n, H, W]
+    hole = masks[:, 0] < 0.5                                                     # [n, H, W]
+    base = G(images, masks, z)
+    g = torch.Generator().manual_seed(seed + 1)
+    delta = torch.stack([(G(images, masks, resampled_z(z, i, g)) - base).abs().sum(1) for i in range(K + 1)], 1)  # [n, K+1, H, W]
+    share, area = locality_stats(delta[:, :K], seg, hole)
+    ratio = torch.where(area > 0, share / area.clamp_min(1e-12), torch.full_like(share, float('nan')))
+    per_pixel = (delta * hole[:, None]).sum((2, 3)) / hole.sum((1, 2))[:, None].clamp_min(1)      # mean |Δ| in the hole [n, K+1]
+    spread = change_spread(delta, hole)                                                            # [n, K+1]
+    return dict(block=block, ratio=ratio, share=share, area=area, pooled=(share[area > 0].sum() / area[area > 0].sum()).item(),
+                change_local=per_pixel[:, :K], change_global=per_pixel[:, K], spread_local=spread[:, :K],
+                spread_global=spread[:, K], delta=delta, seg=seg, hole=hole, fill=base)
+
+def locality_summary(result):
+    "One line per finding of `latent_locality`, for printing."
+    r, ok = result, result['area'] > 0
+    return (f"locality ratio at {r['block']}: pooled {r['pooled']:.2f}, median {r['ratio'][ok].median():.2f} over "
+            f"{int(ok.sum())} (face, latent) pairs (1.0 = no locality)\n"
+            f"mean |Δ| per hole pixel: a local z_i {r['change_local'].mean():.4f}, the global z {r['change_global'].mean():.4f}; "
+            f"half of the change sits in {r['spread_local'].mean():.0%} (local) and {r['spread_global'].mean():.0%} (global) "
+            f"of the hole (a uniform change: 50%)")
+
+# %% ../nbs/08_inspect.ipynb #dfcf3448
+def region_outline(region):
+    "Boundary pixels of a boolean region `[H, W]`."
+    r = region.float()[None, None]
+    return (r - -F.max_pool2d(-r, 3, stride=1, padding=1))[0, 0] > 0
+
+def plot_locality(result, images, masks, faces=(0, 1, 2), latents=3):
+    "Per face: masked input, fill, argmax segmentation, then the change from redrawing the `latents` z_i owning most of the hole (their region outlined), and the global z."
+    r, K = result, result['area'].shape[1]
+    cols = 3 + latents + 1
+    fig, axes = plt.subplots(len(faces), cols, figsize=(1.75 * cols, 1.9 * len(faces)), squeeze=False)
+    for row, f in zip(axes, faces):
+        m = masks[f, 0].numpy()[..., None]
+        row[0].imshow(to_rgb(images[f]) * m + (1 - m)); row[0].set_title('masked input', fontsize=7)
+        row[1].imshow(to_rgb(r['fill'][f])); row[1].set_title('fill', fontsize=7)
+        row[2].imshow(latent_colors(K)[r['seg'][f].numpy()]); row[2].set_title(f"argmax latent ({r['block']})", fontsize=7)
+        vmax = r['delta'][f].max().item() + 1e-8
+        owners = [i for i in r['area'][f].argsort(descending=True)[:latents].tolist() if r['area'][f, i] > 0]
+        for j, i in enumerate(owners):                                    # the latents owning most of the hole
+            heat = plt.cm.magma(r['delta'][f, i].numpy() / vmax)[..., :3]
+            heat[region_outline((r['seg'][f] == i) & r['hole'][f]).numpy()] = (0, 1, 1)
+            row[3 + j].imshow(heat); row[3 + j].set_title(f"redraw z_{i}: ratio {r['ratio'][f, i]:.1f}", fontsize=7)
+        row[-1].imshow(plt.cm.magma(r['delta'][f, K].numpy() / vmax)[..., :3]); row[-1].set_title('redraw global z', fontsize=7)
+        for ax in row: ax.axis('off')
+    fig.suptitle('|change of the fill| when one z is redrawn (same colour scale per row; cyan: that latent\'s region in the hole)', fontsize=8)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/08_inspect.ipynb #27f75114
 import ipywidgets as W
 from PIL import Image
@@ -172,8 +254,10 @@ class AttentionInspector:
         g = MaskGenerator(preset, self.size, seed=self.mask_seed)
         return torch.from_numpy(g.mask_for(self.c_sample.value))[None]
 
-    def _forward(self, seed):
-        z = torch.randn(1, self.G.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    def _z(self, seed): return self.G.sample_z(1, generator=torch.Generator().manual_seed(seed), device='cpu')  # [1, K+1, z_dim]
+
+    def _forward(self, seed, z=None):
+        z = self._z(seed) if z is None else z
         maps = attention_maps(self.G, self.image, self.mask, z[0])
         with torch.no_grad(): fill = self.G(self.image[None], self.mask[None], z)[0]
         return fill, maps
@@ -186,6 +270,9 @@ class AttentionInspector:
         if self.D is not None:
             self.maps.update({f'D.{k}': v for k, v in attention_maps(self.D, self.fill, self.mask).items()})
         self.compare = [self._forward(self.c_z.value + s) for s in range(4)] if self.c_compare.value else None
+        i = self.c_resample.value                                                      # -1: off; K: the global z
+        self.resampled = None if i < 0 else self._forward(None, resampled_z(
+            self._z(self.c_z.value), i, torch.Generator().manual_seed(self.c_z.value + 10_000)))[0]
         self.recomputes += 1
         names = list(self.maps)
         if list(self.c_block.options) != names:
@@ -202,14 +289,14 @@ class AttentionInspector:
 
     def _redraw(self, *_):
         "Redraw every pane from the stored maps (no model call)."
-        maps, head, alpha = self.selected_maps, self.head, self.c_alpha.value
+        maps = self.selected_maps
         K = maps.shape[1]
         heads = [('mean', 'mean')] + [(str(h), str(h)) for h in range(maps.shape[0])]
-        if list(self.c_head.options) != heads: self.c_head.options = heads
+        if list(self.c_head.options) != heads: self.c_head.options = heads     # may reset the head: read it after
         if self.c_latent.max != K - 1: self.c_latent.max = K - 1
-        if self.c_latent.value == -1:
-            self.overlay = segmentation_overlay(self.image if not self.c_block.value.startswith('D.') else self.fill,
-                                                maps, head, alpha, hard=self.c_mode.value == 'hard')
+        head, alpha = self.head, self.c_alpha.value
+        if self.c_latent.value == -1:                                                  # over what the model made
+            self.overlay = segmentation_overlay(self.fill, maps, head, alpha, hard=self.c_mode.value == 'hard')
         else:
             self.overlay = latent_overlay(self.fill, maps, self.c_latent.value, head, alpha)
         x, y = self.c_x.value, self.c_y.value
@@ -223,6 +310,16 @@ class AttentionInspector:
         ax.set_title(f'pixel ({x}, {y}) {"hole" if self.mask[0, y, x] == 0 else "known"}: attention over latents', fontsize=8)
         ax.set_xlabel('latent', fontsize=8); ax.tick_params(labelsize=7)
         self.p_pixel.value = figure_png(fig)
+        if self.resampled is not None:
+            i, K_g = self.c_resample.value, self.G.config.latent_num
+            change = (self.resampled - self.fill).abs().sum(0)                          # [H, W]
+            heat = plt.cm.magma((change / change.max().clamp_min(1e-8)).numpy())[..., :3]
+            if i < K_g and not self.c_block.value.startswith('D.'):                     # outline latent i's region
+                heat[region_outline(segmentation(maps, head) == i).numpy()] = (0, 1, 1)
+            self.p_resample.value = png_bytes(np.concatenate([to_rgb(self.resampled), heat], 1), max(1, self.scale // 2))
+            self.p_resample.layout.display = None
+        else:
+            self.p_resample.layout.display = 'none'
         if self.compare:
             rows = [np.concatenate([to_rgb(f), segmentation_overlay(f, m[self.c_block.value] if self.c_block.value in m else next(iter(m.values())), head, alpha)], 0)
                     for f, m in self.compare]
@@ -256,9 +353,12 @@ class AttentionInspector:
         self.c_x = W.IntSlider(s // 2, 0, s - 1, description='pixel x', style=style, layout=lay)
         self.c_y = W.IntSlider(s // 2, 0, s - 1, description='pixel y', style=style, layout=lay)
         self.c_compare = W.Checkbox(False, description='compare z (4 seeds)')
+        K = self.G.config.latent_num
+        self.c_resample = W.Dropdown(options=[('off', -1)] + [(f'latent {i}', i) for i in range(K)] + [('global', K)],
+                                     value=-1, description='resample', style=style, layout=lay)
         self.p_masked, self.p_fill, self.p_attention = (W.Image(format='png') for _ in range(3))
-        self.p_pixel, self.p_compare = W.Image(format='png'), W.Image(format='png')
-        for c in (self.c_sample, self.c_mask, self.c_z, self.c_compare): c.observe(self._recompute, names='value')
+        self.p_pixel, self.p_compare, self.p_resample = W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
+        for c in (self.c_sample, self.c_mask, self.c_z, self.c_compare, self.c_resample): c.observe(self._recompute, names='value')
         for c in (self.c_block, self.c_head, self.c_latent, self.c_mode, self.c_alpha, self.c_x, self.c_y):
             c.observe(self._redraw, names='value')
         self.c_new_mask.on_click(self._new_mask)
@@ -274,8 +374,10 @@ class AttentionInspector:
         panes = W.HBox([W.VBox([label('masked input'), self.p_masked]), W.VBox([label('completion'), self.p_fill]),
                         W.VBox([label('attention'), self.p_attention])])
         controls = W.VBox([self.c_sample, W.HBox([self.c_mask, self.c_new_mask]), self.c_z, self.c_block, self.c_head,
-                           self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare])
-        return W.VBox([W.HBox([controls, W.VBox([panes, self.p_pixel])]), self.p_compare])
+                           self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare, self.c_resample])
+        resample = W.VBox([W.HTML('<small>resampled latent: new fill | where it changed (cyan: that latent\'s region)</small>'),
+                           self.p_resample])
+        return W.VBox([W.HBox([controls, W.VBox([panes, self.p_pixel])]), resample, self.p_compare])
 
     def show(self):
         from IPython.display import display

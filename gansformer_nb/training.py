@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 import torch.nn as nn
 from torch.nn.attention import sdpa_kernel, SDPBackend
-from .generator import Generator, GeneratorConfig, PresetConfig, set_keep_attention
+from .generator import Generator, GeneratorConfig, PresetConfig, ModulatedConv2d, set_keep_attention
 from .discriminator import Discriminator, DiscriminatorConfig
 from .data import (ImageFolderInpainting, PairedInpaintingDataset, SyntheticFaces, MaskFolder,
                                 MaskGenerator, make_dataloaders)
@@ -161,7 +161,7 @@ def psnr(a, b, mask=None):
 
 class NonFiniteLossError(RuntimeError): pass
 
-EQUALIZED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)      # layers whose weight multiplies an input
+EQUALIZED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, ModulatedConv2d)   # layers whose weight multiplies an input
 
 def param_groups(model, lr, equalized=True):
     "Adam groups: layer weights get lr/√fan_in (equalised lr); biases, norms, constants and embeddings get lr."
@@ -216,7 +216,7 @@ class Trainer:
         n = min(c.sample_count, len(val_set))
         items = [val_set[i] for i in range(n)]
         self.fixed = {k: torch.stack([it[k] for it in items]).to(self.device) for k in ('image', 'mask')}
-        self.fixed['z'] = torch.randn(n, gcfg.z_dim, generator=torch.Generator().manual_seed(c.seed + 7)).to(self.device)
+        self.fixed['z'] = self.G.sample_z(n, generator=torch.Generator().manual_seed(c.seed + 7))   # [n, K+1, z_dim]
         self.step = self.epoch = self.batch_in_epoch = self.images_seen = 0
         self.nonfinite_in_row, self.history = 0, []
         self.adversarial_from, self.fit_start = None, None                          # step D joined; start of fit()
@@ -371,7 +371,7 @@ def evaluate(self: Trainer):
     whole, hole = [], []
     for batch in self.val_loader:
         img, mask = self.to_device(batch)
-        z = torch.randn(img.shape[0], self.G.config.z_dim, generator=g).to(self.device)
+        z = self.G.sample_z(img.shape[0], generator=g)
         out = self.G_ema(img, mask, z).float()
         whole.append(psnr(out, img)); hole.append(psnr(out, img, 1 - mask))
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
