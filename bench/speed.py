@@ -294,8 +294,9 @@ def main(argv=None):
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
-    ap.add_argument('--only', choices=['all', 'cuda', 'attention'], default='all',
-                    help='run one part: the CUDA training rows, or the attention rows (default: all)')
+    ap.add_argument('--only', choices=['all', 'cuda', 'attention', 'tiny'], default='all',
+                    help='run one part: the CUDA training rows, the attention rows, or the fp32 peak with the tiny '
+                         'training rows and profile (default: all)')
     ap.add_argument('--sizes', type=int, nargs='+', default=None, help='attention feature-map sizes (default 16 32 64 128)')
     ap.add_argument('--case-seconds', type=float, default=None, help='time limit of one attention case (then "over time")')
     ap.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the compile rows (default inductor)')
@@ -306,21 +307,22 @@ def main(argv=None):
     result = dict(machine=machine())
     print(f'machine: {result["machine"]}\n', flush=True)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    if a.only != 'all': return part(a, device, result, out)
+    if a.only not in ('all', 'tiny'): return part(a, device, result, out)
 
     peak = matmul_flops(device)
     result['matmul_fp32_gflops'] = peak / 1e9
     print(f'fp32 matmul 2048²: {peak / 1e9:.1f} GFLOP/s (the reference for MFU)\n', flush=True)
 
-    result['attention'] = attention_rows(device, sizes=a.sizes or ((16, 32) if a.quick else (16, 32, 64, 128)),
-                                         case_seconds=a.case_seconds)
-    print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
-    print(attention_table(result['attention']))
+    if a.only == 'all':
+        result['attention'] = attention_rows(device, sizes=a.sizes or ((16, 32) if a.quick else (16, 32, 64, 128)),
+                                             case_seconds=a.case_seconds)
+        print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
+        print(attention_table(result['attention']))
 
     print('\n', flush=True)
     configs = [('tiny', 4, 64, 8, 'adversarial')] if a.quick else [
         ('tiny', 4, 64, 12, 'adversarial'), ('tiny', 4, 64, 12, 'warm-up'),
-        ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10, 'adversarial')]
+        ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10, 'adversarial')][:2 if a.only == 'tiny' else 3]
     result['training'] = [train_row(p, bs, s, device, peak, n, phase) for p, bs, s, n, phase in configs]
     print('### Training step (adversarial: D step + G step + EMA, lazy R1 weighted 1/16; warm-up: G step on L1 + EMA)\n')
     print(table(result['training'], [
