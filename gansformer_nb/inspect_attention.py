@@ -22,8 +22,8 @@ from .data import MaskGenerator
 
 # %% ../nbs/08_inspect.ipynb #456a1d27
 @torch.no_grad()
-def attention_maps(model, image, mask, z=None):
-    "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`)."
+def attention_maps(model, image, mask, z=None, return_output=False):
+    "Every attention block's image→latent maps, upsampled to the image: `{name: [heads, K, H, W]}` (batched input: `[B, heads, K, H, W]`); with `return_output`, also the model's output of that forward."
     single = image.dim() == 3
     if single: image, mask = image[None], mask[None]
     if z is not None and z.dim() == 2: z = z[None]                        # one sample's [K+1, z_dim]
@@ -32,7 +32,7 @@ def attention_maps(model, image, mask, z=None):
     try:
         for m in saved: m.keep_attention = True                           # explicit attention keeps its weights
         model.eval()
-        model(image, mask, z) if isinstance(model, Generator) else model(image, mask)
+        with torch.no_grad(): output = model(image, mask, z) if isinstance(model, Generator) else model(image, mask)
         raw = model.attention_maps()
     finally:                                                              # leave the model exactly as it was
         for m, keep in saved.items(): m.keep_attention = keep
@@ -45,6 +45,7 @@ def attention_maps(model, image, mask, z=None):
         maps = a.transpose(2, 3).reshape(B * heads, K, side, side)        # [B*heads, K, h, w]
         maps = F.interpolate(maps, size=(H, W), mode='bilinear', align_corners=False).view(B, heads, K, H, W)
         out[name] = maps[0] if single else maps
+    if return_output: return out, (output[0] if single else output)
     return out
 
 # %% ../nbs/08_inspect.ipynb #626d423c
@@ -156,11 +157,10 @@ def latent_locality(G, images, masks, block=None, seed=0):
     the hole (1.0: no locality; NaN where latent i owns none of the hole). `pooled` = Σ share ÷ Σ area over all pairs."""
     K = G.config.latent_num
     z = G.sample_z(len(images), generator=torch.Generator().manual_seed(seed), device=images.device)
-    maps = attention_maps(G, images, masks, z)                                   # {block: [n, heads, K, H, W]}
+    maps, base = attention_maps(G, images, masks, z, return_output=True)         # {block: [n, heads, K, H, W]}, fill
     block = block or [name for name in maps if not name.startswith('D.')][-1]  # default: the last, largest block
     seg = maps[block].mean(1).argmax(1)                                          # argmax latent  [n, H, W]
     hole = masks[:, 0] < 0.5                                                     # [n, H, W]
-    base = G(images, masks, z)
     g = torch.Generator().manual_seed(seed + 1)
     delta = torch.stack([(G(images, masks, resampled_z(z, i, g)) - base).abs().sum(1) for i in range(K + 1)], 1)  # [n, K+1, H, W]
     share, area = locality_stats(delta[:, :K], seg, hole)
@@ -258,8 +258,7 @@ class AttentionInspector:
 
     def _forward(self, seed, z=None):
         z = self._z(seed) if z is None else z
-        maps = attention_maps(self.G, self.image, self.mask, z[0])
-        with torch.no_grad(): fill = self.G(self.image[None], self.mask[None], z)[0]
+        maps, fill = attention_maps(self.G, self.image, self.mask, z[0], return_output=True)     # one forward
         return fill, maps
 
     def _recompute(self, *_):
