@@ -31,9 +31,10 @@ def image_tokens(x):
     "[B, C, H, W] -> [B, H*W, C]"
     return x.flatten(2).transpose(1, 2)
 
-def normalise_features(x):
-    "ω(X): zero mean, unit variance per channel over the image, as tokens `[B, H*W, C]`."
-    return image_tokens(F.instance_norm(x))
+def normalise_features(x, channels_first=False):
+    "ω(X): zero mean, unit variance per channel over the image, as tokens `[B, H*W, C]` (or `[B, C, H*W]`)."
+    xn = F.instance_norm(x)
+    return xn.flatten(2) if channels_first else image_tokens(xn)
 
 # %% ../nbs/01_bipartite.ipynb #2b4e6d68
 class SimplexAttention(nn.Module):
@@ -111,7 +112,7 @@ class DuplexAttention(nn.Module):
         values = keys if values is None else values                           # V  [B, K, latent_dim]
         if not self.keep_attention:                                           # the fast path: ω(X) once for both
             self.update.attention = self.modulate.attention = None
-            xn = F.instance_norm(x).flatten(2)                                 # [B, C, N]
+            xn = normalise_features(x, channels_first=True)                   # [B, C, N]
             keys = self.update.folded(x, keys, xn)
             return self.modulate.folded(x, keys, values, xn), keys
         keys = self.update(x, keys)                                            # K ← LN(K + a(K, X))  [B, K, latent_dim]
@@ -132,7 +133,7 @@ def position_grid(h, w, dim, device=None, dtype=torch.float32):
 def folded(self: SimplexAttention, x, keys, values, xn=None):
     "u^s with W_q folded into the keys and W_γβ into the values: O(N·K·C) pixel work. `xn`: ω(X) `[B, C, N]` if known."
     B, C, H, W = x.shape; h = self.num_heads; d, N = C // h, H * W
-    xn = F.instance_norm(x).flatten(2) if xn is None else xn                       # ω(X)        [B, C, N]
+    xn = normalise_features(x, channels_first=True) if xn is None else xn          # ω(X)        [B, C, N]
     pos = position_grid(H, W, C, x.device, xn.dtype)                               # P           [C, N]
     k = self.to_k(keys).view(B, -1, h, d).transpose(1, 2)                          # k_j         [B, h, K, d]
     v = self.to_v(values).view(B, -1, h, d).transpose(1, 2)                        # v_j         [B, h, K, d]
@@ -153,7 +154,7 @@ def folded(self: SimplexAttention, x, keys, values, xn=None):
 def folded(self: LatentUpdate, x, keys, xn=None):
     "u^a with W_k folded into the latent queries and W_v applied after pooling: O(N·K·C) pixel work."
     B, C, H, W = x.shape; h = self.num_heads; d, N = C // h, H * W
-    xn = F.instance_norm(x).flatten(2) if xn is None else xn                       # ω(X)        [B, C, N]
+    xn = normalise_features(x, channels_first=True) if xn is None else xn          # ω(X)        [B, C, N]
     pos = position_grid(H, W, C, x.device, xn.dtype)                               # P           [C, N]
     q = self.to_q(keys).view(B, -1, h, d).transpose(1, 2)                          # q_j         [B, h, K, d]
     K = q.shape[2]

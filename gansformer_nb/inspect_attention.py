@@ -256,8 +256,7 @@ class AttentionInspector:
 
     def _z(self, seed): return self.G.sample_z(1, generator=torch.Generator().manual_seed(seed), device='cpu')  # [1, K+1, z_dim]
 
-    def _forward(self, seed, z=None):
-        z = self._z(seed) if z is None else z
+    def _forward(self, z):
         maps, fill = attention_maps(self.G, self.image, self.mask, z[0], return_output=True)     # one forward
         return fill, maps
 
@@ -265,13 +264,14 @@ class AttentionInspector:
         "Run the model(s) for the current sample, mask and z; then redraw."
         self.image, _ = self.sample(self.c_sample.value)
         self.mask = self.current_mask()
-        self.fill, self.maps = self._forward(self.c_z.value)
+        self.z = self._z(self.c_z.value)                                               # [1, K+1, z_dim]
+        self.fill, self.maps = self._forward(self.z)
         if self.D is not None:
             self.maps.update({f'D.{k}': v for k, v in attention_maps(self.D, self.fill, self.mask).items()})
-        self.compare = [self._forward(self.c_z.value + s) for s in range(4)] if self.c_compare.value else None
+        self.compare = [self._forward(self._z(self.c_z.value + s)) for s in range(4)] if self.c_compare.value else None
         i = self.c_resample.value                                                      # -1: off; K: the global z
-        self.resampled = None if i < 0 else self._forward(None, resampled_z(
-            self._z(self.c_z.value), i, torch.Generator().manual_seed(self.c_z.value + 10_000)))[0]
+        self.resampled = None if i < 0 else self._forward(resampled_z(
+            self.z, i, torch.Generator().manual_seed(self.c_z.value + 10_000)))[0]
         self.recomputes += 1
         names = list(self.maps)
         if list(self.c_block.options) != names:
