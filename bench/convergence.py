@@ -7,6 +7,12 @@ Prints a markdown table and writes <out>/convergence.json and <out>/convergence_
 is kept every N steps and each is scored afterwards: the gain over Telea along the run, printed, saved in the json
 and plotted to <out>/convergence_curve.png (--compare OLD.json adds another run's curve to the plot).
 Options after --set override TrainConfig fields, e.g. --set learning_rate=0.001 l1_weight=50.
+
+With --release PATH, the final G_ema and D are also written as a release (fp16, no optimiser state: what
+checkpoints/tiny_celeba64.pt is). --release-from CKPT makes the release of an earlier run's checkpoint without
+training, with that run's convergence.json scores in its note:
+
+    python bench/convergence.py --release-from runs/convergence/checkpoints/step_00004710.pt --release checkpoints/tiny_celeba64.pt
 """
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
@@ -15,7 +21,7 @@ from torchvision.utils import save_image
 from gansformer_nb.data import MaskFolder, shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
 from gansformer_nb.cli import generator_from_state
-from gansformer_nb.training import TrainConfig, Trainer, load_checkpoint
+from gansformer_nb.training import TrainConfig, Trainer, load_checkpoint, latest_checkpoint, save_release
 
 
 def parse_value(v):
@@ -101,7 +107,12 @@ def main(argv=None):
     ap.add_argument('--set', nargs='*', default=[], metavar='FIELD=VALUE', help='TrainConfig overrides')
     ap.add_argument('--curve', type=int, default=0, metavar='STEPS', help='also score G_ema every STEPS steps (default: off)')
     ap.add_argument('--compare', default=None, metavar='JSON', help="another run's convergence.json to draw beside the curve")
+    ap.add_argument('--release', default=None, metavar='PATH', help='also write the final G_ema and D as an fp16 release')
+    ap.add_argument('--release-from', default=None, metavar='CKPT', help="only write the release of an earlier run's checkpoint")
     a = ap.parse_args(argv)
+    if a.release_from:
+        if not a.release: ap.error('--release-from needs --release PATH (where to write the release)')
+        return write_release(Path(a.release_from), Path(a.release))
     if a.curve < 0: ap.error(f'--curve must be a positive number of steps (or 0 for none), got {a.curve}')
     compare = None
     if a.compare:
@@ -137,7 +148,28 @@ def main(argv=None):
                    threads=torch.get_num_threads(), config=trainer.config.to_dict()), open(out / 'convergence.json', 'w'), indent=1)
     print(f'wrote {out / "convergence.json"} and {out / "convergence_grid.png"} (rows: masked | Telea | ours | original)'
           + (f' and {out / "convergence_curve.png"}' if curve else ''))
+    if a.release: write_release(latest_checkpoint(out), Path(a.release))
     return rows, gain
+
+
+def write_release(checkpoint, path):
+    "The fp16 release of `checkpoint`, its note naming the run, the command and the run's scores (from convergence.json)."
+    if checkpoint is None or not checkpoint.is_file(): sys.exit(f'convergence.py: error: no checkpoint at {checkpoint}')
+    state = load_checkpoint(checkpoint)
+    result = checkpoint.parent.parent / 'convergence.json'
+    note = (f"bench/convergence.py: `tiny` trained on the 178 shared CelebA-HQ faces at 64x64, step {state['step']:,} "
+            f"({state['images_seen']:,} images), file {checkpoint.parent.parent.name}/{checkpoint.name}")
+    if result.is_file():
+        r = json.load(open(result))
+        if r.get('steps') == state['step']:
+            ours = r['rows']['GANsformer tiny (G_ema)']
+            note += (f"; {r['minutes']:.1f} min on {r['threads']} CPU threads; on 32 validation faces x 4 thick test masks: "
+                     f"PSNR {ours['psnr_whole']:.2f} dB whole ({r['gain_db']:+.2f} dB over Telea), {ours['psnr_hole']:.2f} dB "
+                     f"hole, SSIM {ours['ssim_whole']:.4f}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = save_release(checkpoint, path, note)
+    print(f'wrote the release {path} ({size / 1e6:.2f} MB): {note}')
+    return path
 
 
 if __name__ == '__main__':

@@ -198,7 +198,7 @@ def check_noise(z, batch, latent_num, z_dim):
     want = (batch, latent_num + 1, z_dim)
     if tuple(z.shape) == want: return z
     if tuple(z.shape) == (batch, z_dim):
-        raise ValueError(f'z has the old shape [B, z_dim] = {tuple(z.shape)}: the generator now draws one z per latent, '
+        raise ValueError(f'z has the shape [B, z_dim] = {tuple(z.shape)} of a single-latent generator: this one draws one z per latent, '
                          f'z [B, K+1, z_dim] = {want} (K local components, the last one global); make it with '
                          f'G.sample_z({batch}) or torch.randn{want}.')
     raise ValueError(f'z must be [B, K+1, z_dim] = {want} (K local components, the last one global), got {tuple(z.shape)}.')

@@ -4,7 +4,7 @@
 
 Starts JupyterLab on 127.0.0.1 with a random token and Jupyter state of its own (config, data, runtime, settings and
 workspace folders in a temporary directory: nothing in $HOME is read or written), waits until the server lists the
-Python kernel, opens a copy of nbs/08_inspect.ipynb, runs all cells, and checks that the *kernel* ran every code cell
+Python kernel, opens a copy of nbs/07_inspect.ipynb, runs all cells, and checks that the *kernel* ran every code cell
 (each shows an execution count). A "Select Kernel" dialog is answered with the Python kernel whenever it appears, at
 any point of the check; `--no-kernelspec` opens a copy without kernelspec metadata, which always gets that dialog.
 Then: no output holds a traceback; the inspector's sliders and dropdowns rendered; moving the latent slider with the
@@ -24,7 +24,7 @@ def free_port():
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
-NOTEBOOK = 'nbs/08_inspect.ipynb'
+NOTEBOOK = 'nbs/07_inspect.ipynb'
 
 
 def jupyter_state(root):
