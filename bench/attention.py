@@ -14,9 +14,11 @@ its time there is extrapolated from 64² as N² (×16) and its memory as N (×4)
 The official layer cannot be run here; its measurements on a 2-core machine (16²: 12.6 ms / 13.3 MiB, 32²: 37.3 / 50.6,
 64²: 199.4 / 199.9, 128²: 1226.6 / 797.1), as ratios to flash self-attention measured in the same run as them, are
 the reference: 0.73x, 0.35x, 0.153x of its time at 16², 32², 64², and 1.23x of its memory at 64².
-Prints a markdown table and writes <out>/attention.json.
+Prints a markdown table and writes <out>/attention.json. --keep-freed-memory runs every case with glibc's allocator
+told to keep freed blocks for reuse instead of unmapping them (each step's large tensors are then not page-faulted
+anew); run it both ways to see how much of the growth from 64² to 128² is the allocator's.
 """
-import argparse, json, statistics, subprocess, sys, time
+import argparse, json, os, statistics, subprocess, sys, time
 from pathlib import Path
 
 OFFICIAL_TIME_RATIO = {16: 0.73, 32: 0.35, 64: 0.153}      # official layer / flash self-attention, time
@@ -57,10 +59,16 @@ def worker(kind, size, repeats, channels, latent_num, latent_dim):
     print(json.dumps(dict(ms=1e3 * statistics.median(times), mib=allocator_peak(step) / 2**20, threads=torch.get_num_threads())))
 
 
+# glibc returns every freed block above its mmap threshold to the system, so each step's 16-64 MiB tensors are mapped
+# and page-faulted anew; these settings keep freed memory for reuse (what jemalloc or tcmalloc do by default)
+KEEP_FREED_MEMORY = {'MALLOC_MMAP_THRESHOLD_': str(2**32), 'MALLOC_TRIM_THRESHOLD_': str(2**32)}
+
+
 def run_case(kind, size, a):
     cmd = [sys.executable, __file__, '--worker', kind, str(size), '--repeats', str(a.repeats), '--channels', str(a.channels),
            '--latents', str(a.latents), '--latent-dim', str(a.latent_dim)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = {**os.environ, **(KEEP_FREED_MEMORY if a.keep_freed_memory else {})}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode: sys.exit(f'{kind} at {size}²: the worker failed:\n{r.stderr[-2000:]}')
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -73,6 +81,8 @@ def main(argv=None):
     ap.add_argument('--flash-max', type=int, default=64, help='largest side run with self-attention (default 64)')
     ap.add_argument('--channels', type=int, default=256); ap.add_argument('--latents', type=int, default=16)
     ap.add_argument('--latent-dim', type=int, default=32)
+    ap.add_argument('--keep-freed-memory', action='store_true',
+                    help="run every case with glibc's allocator keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)")
     ap.add_argument('--worker', nargs=2, metavar=('KIND', 'SIZE'), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
@@ -113,7 +123,7 @@ def main(argv=None):
         e64, e128 = run_case('elementwise', 64, a), run_case('elementwise', 128, a)
         growth['elementwise'] = dict(time=e128['ms'] / e64['ms'], ms_64=e64['ms'], ms_128=e128['ms'])
         print(f"reference, one elementwise multiply of a [4, {a.channels}, H, W] tensor, forward + backward: {e64['ms']:.1f} ms at 64², "
-              f"{e128['ms']:.1f} ms at 128²: time ×{growth['elementwise']['time']:.2f} (the memory hierarchy's own growth)")
+              f"{e128['ms']:.1f} ms at 128²: time ×{growth['elementwise']['time']:.2f} (the memory system's own growth)")
     at64 = next((r for r in table if r['size'] == 64), None)
     if at64:
         checks = [('simplex time at 64²', at64['simplex_time'], TARGETS['simplex_time_64'], OFFICIAL_TIME_RATIO[64]),
@@ -124,7 +134,8 @@ def main(argv=None):
                   f"{'met' if value <= target else 'NOT met'}")
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     (out / 'attention.json').write_text(json.dumps(dict(rows=table, growth=growth, targets=TARGETS, channels=a.channels,
-                                                        latents=a.latents, latent_dim=a.latent_dim, repeats=a.repeats), indent=1))
+                                                        latents=a.latents, latent_dim=a.latent_dim, repeats=a.repeats,
+                                                        keep_freed_memory=a.keep_freed_memory), indent=1))
     print(f'\nwrote {out / "attention.json"}')
 
 
