@@ -9,14 +9,13 @@ __all__ = ['IMAGE_EXTENSIONS', 'shared_path', 'list_images', 'require_folder', '
            'make_dataloaders']
 
 # %% ../nbs/90_data_files.ipynb #7e7c5785
-import math, os, warnings
+import os, warnings
 from pathlib import Path
 import numpy as np
-import cv2
 import torch
 import torch.distributed as dist
-from PIL import Image, ImageDraw, ImageOps
-from torch.utils.data import Dataset, DataLoader, DistributedSampler
+from PIL import Image, ImageOps
+from torch.utils.data import DataLoader, DistributedSampler
 from .generator import check_image_size
 from .masks import *                    # MaskGenerator, InpaintingDataset, SyntheticFaces, to_tensor
 

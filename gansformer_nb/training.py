@@ -281,7 +281,7 @@ def fit(self: Trainer):
             for batch in self.train_loader:
                 self.set_learning_rate(start)
                 losses = self.train_step(batch)
-                self.step += 1; self.batch_in_epoch += 1; self.images_seen += c.batch_size * self.world
+                self.count_step()
                 for k, v in losses.items(): running.setdefault(k, []).append(v)
                 n_log += 1; bar.update(1)
                 if self.step % c.log_interval == 0:

@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torchvision.utils import save_image
 from fastcore.basics import patch
 from torch.nn.attention import sdpa_kernel, SDPBackend
-from .generator import Generator, GeneratorConfig, PresetConfig, ModulatedConv2d, set_keep_attention
+from .generator import Generator, GeneratorConfig, PresetConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
 from .masks import MaskGenerator, SyntheticFaces
 from .data import ImageFolderInpainting, PairedInpaintingDataset, MaskFolder, make_dataloaders
@@ -392,18 +392,23 @@ def evaluate(self: Trainer):
     return {'psnr_whole': torch.cat(whole).mean().item(), 'psnr_hole': torch.cat(hole).mean().item()}
 
 # %% ../nbs/06_training.ipynb #b8635ed1
+@patch
+def count_step(self: Trainer):
+    "After a training step: the counters that evaluation intervals, the warm-up and a resume read."
+    self.step += 1; self.batch_in_epoch += 1; self.images_seen += self.config.batch_size * self.world
+
 def train_steps(trainer, n, eval_every=None):
     "Run `n` training steps of `trainer` (no checkpoints or logs); returns the losses, and evaluations every `eval_every` steps."
-    records, batches = [], iter(())
-    for _ in range(n):
-        batch = next(batches, None)
-        if batch is None:                                                      # a new epoch: new order, new masks
-            trainer.train_loader.sampler.set_epoch(trainer.epoch); trainer.epoch += 1
-            batches = iter(trainer.train_loader); batch = next(batches)
-        losses = trainer.train_step(batch)
-        trainer.step += 1; trainer.images_seen += trainer.config.batch_size * trainer.world
-        records.append({'step': trainer.step, **losses})
-        if eval_every and trainer.step % eval_every == 0: records.append({'step': trainer.step, **trainer.evaluate()})
+    records, done = [], 0
+    while done < n:
+        sampler = trainer.train_loader.sampler                              # this epoch's order, from where it stopped
+        sampler.set_epoch(trainer.epoch); sampler.set_start(trainer.batch_in_epoch * trainer.config.batch_size)
+        for batch in trainer.train_loader:
+            losses = trainer.train_step(batch); trainer.count_step(); done += 1
+            records.append({'step': trainer.step, **losses})
+            if eval_every and trainer.step % eval_every == 0: records.append({'step': trainer.step, **trainer.evaluate()})
+            if done == n: break
+        else: trainer.epoch += 1; trainer.batch_in_epoch = 0                 # the epoch ran to its end
     return records
 
 def quick_config(out_dir, **overrides):
