@@ -4,7 +4,7 @@ measure where in the hole the fill changes, against latent i's attention argmax 
     python bench/locality.py --checkpoint runs/convergence/checkpoints/step_006000.pt --out runs/locality
 
 Uses the 32 shared validation faces x the first 4 thick test masks (as the convergence benchmark). Prints the locality
-ratio (1.0 = no locality; see notebook 08) and writes <out>/locality.json and <out>/locality.png (the figure of 08).
+ratio (1.0 = no locality; see nbs/07_inspect.ipynb) and writes <out>/locality.json and <out>/locality.png (the figure of 07).
 """
 import argparse, json
 from pathlib import Path
