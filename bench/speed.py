@@ -12,6 +12,12 @@
 4. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
    images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
 
+5. `--compare-with DIR`: the `tiny` training rows of the package in DIR (a checkout of an earlier commit, e.g.
+   `git worktree add /tmp/before be6d1e0`) and of this one, alternately, each round in two fresh processes, `--rounds`
+   times; prints the medians and the ratio of achieved FLOP/s (both packages run this script's code, so the FLOPs are
+   counted and the steps timed the same way). This machine's speed drifts between runs, so one run of each is not a
+   comparison; alternating rounds are.
+
 `--only cuda` runs part 4 alone (`bench/gpu_check.sh` uses it; with `--device cpu` it rehearses the same code paths
 at small sizes: bf16 autocast is CUDA-only in the trainer, and compilation uses `--compile-backend`). `--only
 attention --sizes 256 512` runs part 1 alone at those sizes, each case under `--case-seconds`: a case that runs out
@@ -19,7 +25,7 @@ of memory or time is reported as such instead of stopping the script.
 
 Every number is measured in this one run; ratios compare rows of the same run. Prints markdown, writes <out>/speed.json.
 """
-import argparse, json, os, platform, statistics, tempfile, time, warnings
+import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -294,9 +300,12 @@ def main(argv=None):
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
-    ap.add_argument('--only', choices=['all', 'cuda', 'attention', 'tiny'], default='all',
-                    help='run one part: the CUDA training rows, the attention rows, or the fp32 peak with the tiny '
-                         'training rows and profile (default: all)')
+    ap.add_argument('--only', choices=['all', 'cuda', 'attention', 'tiny', 'tiny-rows'], default='all',
+                    help='run one part: the CUDA training rows, the attention rows, the fp32 peak with the tiny '
+                         'training rows and profile, or the peak and tiny rows alone (default: all)')
+    ap.add_argument('--compare-with', metavar='DIR', default=None,
+                    help='a checkout of an earlier commit: its tiny rows against this one\'s, alternately (see 5. above)')
+    ap.add_argument('--rounds', type=int, default=5, help='rounds of --compare-with (default 5)')
     ap.add_argument('--sizes', type=int, nargs='+', default=None, help='attention feature-map sizes (default 16 32 64 128)')
     ap.add_argument('--case-seconds', type=float, default=None, help='time limit of one attention case (then "over time")')
     ap.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the compile rows (default inductor)')
@@ -307,7 +316,8 @@ def main(argv=None):
     result = dict(machine=machine())
     print(f'machine: {result["machine"]}\n', flush=True)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    if a.only not in ('all', 'tiny'): return part(a, device, result, out)
+    if a.compare_with: return compare(a, result, out)
+    if a.only not in ('all', 'tiny', 'tiny-rows'): return part(a, device, result, out)
 
     peak = matmul_flops(device)
     result['matmul_fp32_gflops'] = peak / 1e9
@@ -322,8 +332,13 @@ def main(argv=None):
     print('\n', flush=True)
     configs = [('tiny', 4, 64, 8, 'adversarial')] if a.quick else [
         ('tiny', 4, 64, 12, 'adversarial'), ('tiny', 4, 64, 12, 'warm-up'),
-        ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10, 'adversarial')][:2 if a.only == 'tiny' else 3]
+        ('celeba256', 2 if device.type == 'cpu' else 16, 256, 2 if device.type == 'cpu' else 10, 'adversarial')][:2 if a.only in ('tiny', 'tiny-rows') else 3]
     result['training'] = [train_row(p, bs, s, device, peak, n, phase) for p, bs, s, n, phase in configs]
+    if a.only == 'tiny-rows':
+        import gansformer_nb
+        result['package'] = str(Path(gansformer_nb.__file__).parent)
+        (out / 'speed_tiny_rows.json').write_text(json.dumps(result, indent=1))
+        return result
     print('### Training step (adversarial: D step + G step + EMA, lazy R1 weighted 1/16; warm-up: G step on L1 + EMA)\n')
     print(table(result['training'], [
         ('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'), ('step', lambda r: r['phase']),
@@ -347,6 +362,59 @@ def main(argv=None):
         print(f'\n### CUDA\n\n{result["cuda"]}')
     (out / 'speed.json').write_text(json.dumps(result, indent=1))
     print(f'\nwrote {out / "speed.json"}')
+    return result
+
+
+def compare(a, result, out):
+    "`--compare-with DIR`: the tiny rows of DIR's package and of this one, alternately, in fresh processes."
+    before, now = Path(a.compare_with).resolve(), Path(__file__).resolve().parents[1]
+    if not (before / 'gansformer_nb' / '__init__.py').is_file():
+        raise SystemExit(f'--compare-with {a.compare_with}: no gansformer_nb package there; give a checkout of the '
+                         f'repository, e.g. `git worktree add /tmp/before be6d1e0`.')
+    def label(root):
+        try: return subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError): return str(root)
+    def changed(root):
+        try: return bool(subprocess.run(['git', '-C', str(root), 'status', '--porcelain', '--', 'gansformer_nb'],
+                                        capture_output=True, text=True, check=True).stdout.strip())
+        except (OSError, subprocess.CalledProcessError): return False
+    runs = {'before': [], 'now': []}
+    for r in range(a.rounds):
+        for name, root in ((('before', before), ('now', now)) if r % 2 == 0 else (('now', now), ('before', before))):
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
+                cmd = [sys.executable, __file__, '--only', 'tiny-rows', '--out', tmp, '--device', a.device]
+                if a.threads: cmd += ['--threads', str(a.threads)]
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if done.returncode: raise SystemExit(f'the {name} run ({root}) failed:\n{done.stderr[-3000:]}')
+                run = json.loads((Path(tmp) / 'speed_tiny_rows.json').read_text())
+            if Path(run['package']).resolve() != (root / 'gansformer_nb').resolve():
+                raise SystemExit(f'the {name} run imported {run["package"]}, not {root}/gansformer_nb')
+            runs[name].append(run)
+            rows = {t['phase']: t for t in run['training']}
+            print(f'round {r + 1}, {name}: ' + ', '.join(f'{ph} {t["images_per_s"]:.1f} images/s, MFU {t["mfu"]:.0%}'
+                                                          for ph, t in rows.items()), flush=True)
+    med = lambda xs: statistics.median(xs)
+    table_rows = []
+    for phase in ('adversarial', 'warm-up'):
+        for name, root in (('before', before), ('now', now)):
+            ts = [t for run in runs[name] for t in run['training'] if t['phase'] == phase]
+            table_rows.append(dict(generator=f'{name} ({label(root)}{" + uncommitted changes" if changed(root) else ""})', phase=phase, images_per_s=med([t['images_per_s'] for t in ts]),
+                                   gflops=ts[0]['gflops_per_step'], achieved=med([t['achieved_gflops'] for t in ts]),
+                                   mfu=med([t['mfu'] for t in ts]), mfu_lo=min(t['mfu'] for t in ts), mfu_hi=max(t['mfu'] for t in ts)))
+        b, n = table_rows[-2], table_rows[-1]
+        n['ratio'] = n['achieved'] / b['achieved']
+    result['compare'] = dict(before=str(before), rounds=a.rounds, rows=table_rows,
+                             peaks={k: [run['matmul_fp32_gflops'] for run in v] for k, v in runs.items()})
+    print(f'\n### `tiny` training step, {a.rounds} alternating rounds (medians; MFU range over rounds)\n')
+    print(table(table_rows, [('generator', lambda r: r['generator']), ('step', lambda r: r['phase']),
+                             ('images/s', lambda r: f'{r["images_per_s"]:.1f}'), ('GFLOP per step', lambda r: f'{r["gflops"]:.2f}'),
+                             ('achieved GFLOP/s', lambda r: f'{r["achieved"]:.1f}'),
+                             ('MFU (range)', lambda r: f'{r["mfu"]:.0%} ({r["mfu_lo"]:.0%}–{r["mfu_hi"]:.0%})'),
+                             ('achieved FLOP/s, now ÷ before', lambda r: f'{r["ratio"]:.2f}×' if 'ratio' in r else '')]))
+    (out / 'speed_compare.json').write_text(json.dumps(result, indent=1))
+    print(f'\nwrote {out / "speed_compare.json"}')
     return result
 
 

@@ -135,14 +135,14 @@ def folded(self: SimplexAttention, x, keys, values, xn=None):
     B, C, H, W = x.shape; h = self.num_heads; d, N = C // h, H * W
     xn = normalise_features(x, channels_first=True) if xn is None else xn          # ω(X)        [B, C, N]
     pos = position_grid(H, W, C, x.device, xn.dtype)                               # P           [C, N]
-    k = self.to_k(keys).view(B, -1, h, d).transpose(1, 2)                          # k_j         [B, h, K, d]
+    k = self.to_k(keys).view(B, -1, h, d).transpose(1, 2) / math.sqrt(d)           # k_j/√d      [B, h, K, d]
     v = self.to_v(values).view(B, -1, h, d).transpose(1, 2)                        # v_j         [B, h, K, d]
     K = k.shape[2]
-    k_tilde = torch.einsum('bhkd,hdc->bhkc', k, self.to_q.weight.view(h, d, C))    # W_qᵀ k_j    [B, h, K, C]
-    bias = (k * self.to_q.bias.view(h, 1, d)).sum(-1, keepdim=True)                # b_q · k_j   [B, h, K, 1]
-    k_tilde = k_tilde.reshape(B, h * K, C)
-    scores = (k_tilde @ xn + k_tilde @ pos).view(B, h, K, N) + bias                # q_n · k_j   [B, h, K, N]
-    attn = (scores / math.sqrt(d)).softmax(dim=2).reshape(B, h * K, N)             # over the K latents
+    k_tilde = torch.einsum('bhkd,hdc->bhkc', k, self.to_q.weight.view(h, d, C))    # W_qᵀ k_j/√d [B, h, K, C]
+    bias = (k * self.to_q.bias.view(h, 1, d)).sum(-1, keepdim=True)                # b_q·k_j/√d  [B, h, K, 1]
+    k_tilde, bias = k_tilde.reshape(B, h * K, C), bias.reshape(B, h * K, 1)
+    scores = torch.baddbmm(k_tilde @ pos + bias, k_tilde, xn)                      # q_n·k_j/√d  [B, h·K, N]
+    attn = scores.view(B, h, K, N).softmax(dim=2).view(B, h * K, N)                # over the K latents
     v_tilde = torch.einsum('bhkd,ohd->bohk', v, self.to_gamma_beta.weight.view(2 * C, h, d))   # W_γβ v_j  [B, 2C, h, K]
     v_gamma, v_beta = v_tilde.reshape(B, 2 * C, h * K).chunk(2, dim=1)             # [B, C, h·K] each
     b_gamma, b_beta = self.to_gamma_beta.bias[:, None].chunk(2, dim=0)             # [C, 1] each
@@ -156,13 +156,13 @@ def folded(self: LatentUpdate, x, keys, xn=None):
     B, C, H, W = x.shape; h = self.num_heads; d, N = C // h, H * W
     xn = normalise_features(x, channels_first=True) if xn is None else xn          # ω(X)        [B, C, N]
     pos = position_grid(H, W, C, x.device, xn.dtype)                               # P           [C, N]
-    q = self.to_q(keys).view(B, -1, h, d).transpose(1, 2)                          # q_j         [B, h, K, d]
+    q = self.to_q(keys).view(B, -1, h, d).transpose(1, 2) / math.sqrt(d)           # q_j/√d      [B, h, K, d]
     K = q.shape[2]
-    q_tilde = torch.einsum('bhkd,hdc->bhkc', q, self.to_k.weight.view(h, d, C))    # W_kᵀ q_j    [B, h, K, C]
+    q_tilde = torch.einsum('bhkd,hdc->bhkc', q, self.to_k.weight.view(h, d, C))    # W_kᵀ q_j/√d [B, h, K, C]
     q_tilde = q_tilde.reshape(B, h * K, C)
-    scores = (q_tilde @ xn + q_tilde @ pos).view(B, h, K, N)                       # (q_j·b_k is constant in n: dropped)
-    attn = (scores / math.sqrt(d)).softmax(dim=-1)                                 # over the N pixels
-    pooled = attn.reshape(B, h * K, N) @ xn.transpose(1, 2)                        # Σ_n A_jn x_n  [B, h·K, C]
+    scores = torch.baddbmm(q_tilde @ pos, q_tilde, xn)                             # (q_j·b_k is constant in n: dropped)
+    attn = scores.view(B, h, K, N).softmax(dim=-1)                                 # over the N pixels
+    pooled = attn.view(B, h * K, N) @ xn.transpose(1, 2)                           # Σ_n A_jn x_n  [B, h·K, C]
     a = torch.einsum('bhkc,hdc->bkhd', pooled.view(B, h, K, C), self.to_v.weight.view(h, d, C))
     a = a.reshape(B, K, C) + self.to_v.bias                                        # a(K, X)     [B, K, C]
     return self.norm(keys + self.to_out(a))                                        # LN(K + a)   [B, K, latent_dim]
