@@ -8,10 +8,10 @@
    `celeba256` (256², batch 2 on CPU) on this machine; FLOPs per step counted with torch.utils.flop_counter's
    formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
    FLOP/s as a fraction of a 2048x2048 fp32 matmul's FLOP/s measured in the same run (model FLOP utilisation, MFU).
-3. Where the time goes: torch.profiler over `tiny` steps, by operator.
+3. Where the time goes: torch.profiler over `tiny` steps, by operator; and `tiny`'s G part by part (each block's
+   forward + backward timed alone on its own inputs, with its FLOPs and FLOP/s), next to the whole G as one graph.
 4. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
    images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
-
 5. `--compare-with DIR`: the `tiny` training rows of the package in DIR (a checkout of an earlier commit, e.g.
    `git worktree add /tmp/before be6d1e0`) and of this one, alternately, each round in two fresh processes, `--rounds`
    times; prints the medians and the ratio of achieved FLOP/s (both packages run this script's code, so the FLOPs are
@@ -229,6 +229,55 @@ def profile_rows(device, steps=4, top=10):
     return [dict(op=k, share=t / total, ms_per_step=t / 1e3 / steps) for k, t in events[:top]]
 
 
+def module_rows(device, repeats=15):
+    "Forward + backward time, FLOPs and FLOP/s of each part of `tiny`'s G (64², batch 4), each timed on its own inputs."
+    with tempfile.TemporaryDirectory() as out:
+        trainer, batches = make_trainer('tiny', 4, 64, device, out)
+    G = trainer.G
+    real, mask = trainer.to_device(batches[0])
+    parts = {}
+    for name, child in G.named_children():                       # lists and dicts of blocks: one row per block
+        items = child.items() if isinstance(child, nn.ModuleDict) else enumerate(child) if isinstance(child, nn.ModuleList) else None
+        parts.update({f'{name}.{k}': m for k, m in items} if items is not None else {name: child})
+    inputs = {}
+    hooks = [m.register_forward_pre_hook(lambda m, args, kwargs, n=n: inputs.setdefault(n, (args, kwargs)), with_kwargs=True)
+             for n, m in parts.items()]
+    with torch.no_grad(): G(real, mask, composite=False)
+    for h in hooks: h.remove()
+    def timed_with_flops(fn):
+        "Median seconds of `fn()` over `repeats` calls after two warm-up calls, and the FLOPs of one call."
+        with FlopCount() as counter: fn()
+        times = []
+        for i in range(repeats + 2):
+            t0 = time.perf_counter(); fn(); sync(device)
+            if i >= 2: times.append(time.perf_counter() - t0)
+        return statistics.median(times), counter.flops
+    leaf = lambda a: a.detach().clone().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
+    rows = []
+    for name, m in parts.items():
+        if name not in inputs: continue                          # not called at this size
+        args, kwargs = inputs[name]
+        args, kwargs = [leaf(a) for a in args], {k: leaf(v) for k, v in kwargs.items()}
+        def run():
+            out = m(*args, **kwargs)
+            outs = [o for o in (out if isinstance(out, tuple) else (out,)) if isinstance(o, torch.Tensor) and o.requires_grad]
+            sum(o.square().mean() for o in outs).backward()
+        t, flops = timed_with_flops(run)
+        rows.append(dict(part=name, kind=type(m).__name__, ms=t * 1e3, gflops=flops / 1e9, gflops_per_s=flops / t / 1e9))
+    total = sum(r['ms'] for r in rows)
+    for r in rows: r['share'] = r['ms'] / total
+    parts_flops = sum(r['gflops'] for r in rows)
+    rows.append(dict(part='sum of the parts', kind='timed alone', ms=total, gflops=parts_flops,
+                     gflops_per_s=parts_flops / total * 1e3, share=1.0))
+    def whole():                                                     # the same G as one graph, as a training step runs it
+        G.zero_grad(set_to_none=True)
+        G(real, mask, composite=False).square().mean().backward()
+    t, flops = timed_with_flops(whole)
+    rows.append(dict(part='whole G', kind='one forward + backward', ms=t * 1e3, gflops=flops / 1e9,
+                     gflops_per_s=flops / t / 1e9, share=t * 1e3 / total))
+    return rows
+
+
 def optimizer_rows(device):
     "Adam step on G's parameters (tiny): the for-each implementation against the fused kernel."
     G = Generator(GeneratorConfig.preset('tiny')).to(device)
@@ -350,6 +399,13 @@ def main(argv=None):
     print('\n### Where a `tiny` step spends its time (torch.profiler, self time)\n')
     print(table(result['profile'], [('operator', lambda r: f'`{r["op"]}`'), ('share', lambda r: f'{r["share"]:.1%}'),
                                     ('ms per step', lambda r: f'{r["ms_per_step"]:.1f}')]))
+
+    result['modules'] = module_rows(device)
+    print(f'\n### Where `tiny`\'s G spends a forward + backward (each part timed alone on its own inputs; fp32 peak '
+          f'{peak / 1e9:.0f} GFLOP/s)\n')
+    print(table(result['modules'], [('part', lambda r: f'{r["part"]} ({r["kind"]})' if r['part'] in ('sum of the parts', 'whole G') else f'`{r["part"]}` ({r["kind"]})'), ('ms', lambda r: f'{r["ms"]:.2f}'),
+                                    ('share of the sum', lambda r: f'{r["share"]:.0%}'), ('GFLOP', lambda r: f'{r["gflops"]:.3f}'),
+                                    ('GFLOP/s', lambda r: f'{r["gflops_per_s"]:.0f}')]))
 
     result['optimizer'] = optimizer_rows(device)
     print(f'\n### Adam step on tiny G ({result["optimizer"][0]["g_parameters"] / 1e6:.2f} M parameters)\n')
