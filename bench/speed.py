@@ -12,7 +12,7 @@
    forward + backward timed alone on its own inputs, with its FLOPs and FLOP/s), next to the whole G as one graph.
 4. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
    images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
-5. `--compare-with DIR`: the `tiny` training rows of the package in DIR (a checkout of an earlier commit, e.g.
+5. `--compare-with DIR`: the `tiny` training rows and G parts of the package in DIR (a checkout of an earlier commit, e.g.
    `git worktree add /tmp/before be6d1e0`) and of this one, alternately, each round in two fresh processes, `--rounds`
    times; prints the medians and the ratio of achieved FLOP/s (both packages run this script's code, so the FLOPs are
    counted and the steps timed the same way). This machine's speed drifts between runs, so one run of each is not a
@@ -23,7 +23,7 @@ at small sizes: bf16 autocast is CUDA-only in the trainer, and compilation uses 
 attention --sizes 256 512` runs part 1 alone at those sizes, each case under `--case-seconds`: a case that runs out
 of memory or time is reported as such instead of stopping the script.
 
-Every number is measured in this one run; ratios compare rows of the same run. Prints markdown, writes <out>/speed.json.
+Every number is measured in this one run; ratios compare rows of the same run (in 5., rows of alternating runs). Prints markdown, writes <out>/speed.json.
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
@@ -230,7 +230,9 @@ def profile_rows(device, steps=4, top=10):
 
 
 def module_rows(device, repeats=15):
-    "Forward + backward time, FLOPs and FLOP/s of each part of `tiny`'s G (64², batch 4), each timed on its own inputs."
+    """Forward + backward time, FLOPs and FLOP/s of each part of `tiny`'s G (64², batch 4), each timed alone on the
+    inputs it gets inside G (gradients to the same inputs as in G) and back-propagated from a fixed output gradient;
+    then the whole G the same way."""
     with tempfile.TemporaryDirectory() as out:
         trainer, batches = make_trainer('tiny', 4, 64, device, out)
     G = trainer.G
@@ -239,10 +241,13 @@ def module_rows(device, repeats=15):
     for name, child in G.named_children():                       # lists and dicts of blocks: one row per block
         items = child.items() if isinstance(child, nn.ModuleDict) else enumerate(child) if isinstance(child, nn.ModuleList) else None
         parts.update({f'{name}.{k}': m for k, m in items} if items is not None else {name: child})
+    # each part's inputs as G gives them: a copy that needs a gradient exactly where G's own input did
+    leaf = lambda a: a.detach().clone().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor) else a
     inputs = {}
-    hooks = [m.register_forward_pre_hook(lambda m, args, kwargs, n=n: inputs.setdefault(n, (args, kwargs)), with_kwargs=True)
+    hooks = [m.register_forward_pre_hook(lambda m, args, kwargs, n=n: inputs.setdefault(
+                 n, ([leaf(a) for a in args], {k: leaf(v) for k, v in kwargs.items()})), with_kwargs=True)
              for n, m in parts.items()]
-    with torch.no_grad(): G(real, mask, composite=False)
+    G(real, mask, composite=False)
     for h in hooks: h.remove()
     def timed_with_flops(fn):
         "Median seconds of `fn()` over `repeats` calls after two warm-up calls, and the FLOPs of one call."
@@ -252,27 +257,28 @@ def module_rows(device, repeats=15):
             t0 = time.perf_counter(); fn(); sync(device)
             if i >= 2: times.append(time.perf_counter() - t0)
         return statistics.median(times), counter.flops
-    leaf = lambda a: a.detach().clone().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
+    def backward_step(module, *args, **kwargs):
+        "module(...) forward, then backward from fixed gradients of its outputs (no loss), parameter gradients reset."
+        grads = {}
+        def step():
+            module.zero_grad(set_to_none=True)
+            out = module(*args, **kwargs)
+            outs = [o for o in (out if isinstance(out, tuple) else (out,)) if isinstance(o, torch.Tensor) and o.requires_grad]
+            if not grads: grads.update({i: torch.randn_like(o) for i, o in enumerate(outs)})   # drawn once
+            torch.autograd.backward(outs, [grads[i] for i in range(len(outs))])
+        return step
     rows = []
     for name, m in parts.items():
         if name not in inputs: continue                          # not called at this size
         args, kwargs = inputs[name]
-        args, kwargs = [leaf(a) for a in args], {k: leaf(v) for k, v in kwargs.items()}
-        def run():
-            out = m(*args, **kwargs)
-            outs = [o for o in (out if isinstance(out, tuple) else (out,)) if isinstance(o, torch.Tensor) and o.requires_grad]
-            sum(o.square().mean() for o in outs).backward()
-        t, flops = timed_with_flops(run)
+        t, flops = timed_with_flops(backward_step(m, *args, **kwargs))
         rows.append(dict(part=name, kind=type(m).__name__, ms=t * 1e3, gflops=flops / 1e9, gflops_per_s=flops / t / 1e9))
     total = sum(r['ms'] for r in rows)
     for r in rows: r['share'] = r['ms'] / total
     parts_flops = sum(r['gflops'] for r in rows)
     rows.append(dict(part='sum of the parts', kind='timed alone', ms=total, gflops=parts_flops,
                      gflops_per_s=parts_flops / total * 1e3, share=1.0))
-    def whole():                                                     # the same G as one graph, as a training step runs it
-        G.zero_grad(set_to_none=True)
-        G(real, mask, composite=False).square().mean().backward()
-    t, flops = timed_with_flops(whole)
+    t, flops = timed_with_flops(backward_step(G, real, mask, composite=False))   # the same G as one graph
     rows.append(dict(part='whole G', kind='one forward + backward', ms=t * 1e3, gflops=flops / 1e9,
                      gflops_per_s=flops / t / 1e9, share=t * 1e3 / total))
     return rows
@@ -351,7 +357,7 @@ def main(argv=None):
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
     ap.add_argument('--only', choices=['all', 'cuda', 'attention', 'tiny', 'tiny-rows'], default='all',
                     help='run one part: the CUDA training rows, the attention rows, the fp32 peak with the tiny '
-                         'training rows and profile, or the peak and tiny rows alone (default: all)')
+                         'training rows, profile and G parts, or the peak, tiny rows and G parts alone (default: all)')
     ap.add_argument('--compare-with', metavar='DIR', default=None,
                     help='a checkout of an earlier commit: its tiny rows against this one\'s, alternately (see 5. above)')
     ap.add_argument('--rounds', type=int, default=5, help='rounds of --compare-with (default 5)')
@@ -386,6 +392,7 @@ def main(argv=None):
     if a.only == 'tiny-rows':
         import gansformer_nb
         result['package'] = str(Path(gansformer_nb.__file__).parent)
+        result['modules'] = module_rows(device)
         (out / 'speed_tiny_rows.json').write_text(json.dumps(result, indent=1))
         return result
     print('### Training step (adversarial: D step + G step + EMA, lazy R1 weighted 1/16; warm-up: G step on L1 + EMA)\n')
@@ -424,6 +431,9 @@ def main(argv=None):
 def compare(a, result, out):
     "`--compare-with DIR`: the tiny rows of DIR's package and of this one, alternately, in fresh processes."
     before, now = Path(a.compare_with).resolve(), Path(__file__).resolve().parents[1]
+    if a.rounds < 1: raise SystemExit(f'--rounds {a.rounds}: give at least 1 (5 or more to see past the drift between runs).')
+    if a.only != 'all' or a.quick or a.sizes:
+        raise SystemExit('--compare-with runs the tiny training rows and parts only: drop --only, --quick and --sizes.')
     if not (before / 'gansformer_nb' / '__init__.py').is_file():
         raise SystemExit(f'--compare-with {a.compare_with}: no gansformer_nb package there; give a checkout of the '
                          f'repository, e.g. `git worktree add /tmp/before be6d1e0`.')
@@ -449,19 +459,32 @@ def compare(a, result, out):
                 raise SystemExit(f'the {name} run imported {run["package"]}, not {root}/gansformer_nb')
             runs[name].append(run)
             rows = {t['phase']: t for t in run['training']}
+            whole_g = next(m['ms'] for m in run['modules'] if m['part'] == 'whole G')
             print(f'round {r + 1}, {name}: ' + ', '.join(f'{ph} {t["images_per_s"]:.1f} images/s, MFU {t["mfu"]:.0%}'
-                                                          for ph, t in rows.items()), flush=True)
+                                                          for ph, t in rows.items()) + f'; G forward + backward {whole_g:.1f} ms', flush=True)
     med = lambda xs: statistics.median(xs)
+    names = {'before': label(before) + (' + uncommitted changes' if changed(before) else ''),
+             'now': label(now) + (' + uncommitted changes' if changed(now) else '')}
     table_rows = []
     for phase in ('adversarial', 'warm-up'):
         for name, root in (('before', before), ('now', now)):
             ts = [t for run in runs[name] for t in run['training'] if t['phase'] == phase]
-            table_rows.append(dict(generator=f'{name} ({label(root)}{" + uncommitted changes" if changed(root) else ""})', phase=phase, images_per_s=med([t['images_per_s'] for t in ts]),
+            table_rows.append(dict(generator=f'{name} ({names[name]})', phase=phase, images_per_s=med([t['images_per_s'] for t in ts]),
                                    gflops=ts[0]['gflops_per_step'], achieved=med([t['achieved_gflops'] for t in ts]),
                                    mfu=med([t['mfu'] for t in ts]), mfu_lo=min(t['mfu'] for t in ts), mfu_hi=max(t['mfu'] for t in ts)))
         b, n = table_rows[-2], table_rows[-1]
         n['ratio'] = n['achieved'] / b['achieved']
-    result['compare'] = dict(before=str(before), rounds=a.rounds, rows=table_rows,
+    part_rows = {}                                               # part -> {package: [(ms, GFLOP), ...]}
+    for name in ('now', 'before'):                               # this package's order; the summary rows last
+        for run in runs[name]:
+            for r in run['modules']: part_rows.setdefault(r['part'], {}).setdefault(name, []).append((r['ms'], r['gflops']))
+    def cell(ms_gf):
+        if not ms_gf: return '–'
+        ms = med([m for m, _ in ms_gf]); return f'{ms:.1f} ms, {ms_gf[0][1]:.3f} GFLOP, {ms_gf[0][1] / ms * 1e3:.0f} GFLOP/s'
+    summary = ('sum of the parts', 'whole G')
+    order = [p for p in part_rows if p not in summary] + list(summary)
+    parts_table = [dict(part=p, now=cell(part_rows[p].get('now')), before=cell(part_rows[p].get('before'))) for p in order]
+    result['compare'] = dict(before=str(before), rounds=a.rounds, rows=table_rows, parts=parts_table,
                              peaks={k: [run['matmul_fp32_gflops'] for run in v] for k, v in runs.items()})
     print(f'\n### `tiny` training step, {a.rounds} alternating rounds (medians; MFU range over rounds)\n')
     print(table(table_rows, [('generator', lambda r: r['generator']), ('step', lambda r: r['phase']),
@@ -469,6 +492,9 @@ def compare(a, result, out):
                              ('achieved GFLOP/s', lambda r: f'{r["achieved"]:.1f}'),
                              ('MFU (range)', lambda r: f'{r["mfu"]:.0%} ({r["mfu_lo"]:.0%}–{r["mfu_hi"]:.0%})'),
                              ('achieved FLOP/s, now ÷ before', lambda r: f'{r["ratio"]:.2f}×' if 'ratio' in r else '')]))
+    print(f'\n### `tiny`\'s G part by part, forward + backward of each part alone (medians of the same rounds)\n')
+    print(table(parts_table, [('part', lambda r: r['part'] if r['part'] in ('sum of the parts', 'whole G') else f'`{r["part"]}`'),
+                              (f'now ({names["now"]})', lambda r: r['now']), (f'before ({names["before"]})', lambda r: r['before'])]))
     (out / 'speed_compare.json').write_text(json.dumps(result, indent=1))
     print(f'\nwrote {out / "speed_compare.json"}')
     return result

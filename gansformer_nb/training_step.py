@@ -17,7 +17,6 @@ import torch.distributed as dist
 from torchvision.utils import save_image
 from fastcore.basics import patch
 from torch.nn.attention import sdpa_kernel, SDPBackend
-from torch.nn.utils import get_total_norm
 from .generator import Generator, GeneratorConfig, PresetConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
 from .masks import MaskGenerator, SyntheticFaces
@@ -239,12 +238,12 @@ def _apply(self: Trainer, loss, optimizer, model, what):
     if self.distributed: dist.all_reduce(finite, op=dist.ReduceOp.MIN)            # skip together, or not at all
     if not finite: return self._skip(what, f'loss is {loss.item()}' if not torch.isfinite(loss) else 'another process had a non-finite loss')
     loss.backward()
-    params = [p for group in optimizer.param_groups for p in group['params'] if p.grad is not None]
+    params = [p for p in model.parameters() if p.grad is not None]
     if self.distributed and params:                                                # average over processes
         flat = torch.cat([p.grad.flatten() for p in params])
         dist.all_reduce(flat); flat /= self.world
         for p, g in zip(params, flat.split([p.numel() for p in params])): p.grad.copy_(g.view_as(p))
-    norm = get_total_norm([p.grad for p in params]) if params else torch.zeros(())   # one foreach kernel, not one per tensor
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params])) if params else torch.zeros(())
     if not torch.isfinite(norm):
         optimizer.zero_grad(set_to_none=True)
         return self._skip(what, 'gradient is not finite')
