@@ -59,6 +59,16 @@ def best_time(fn, device, repeats=3):
     return best
 
 
+def median_time(fn, device, repeats=15, warmup=2):
+    "Median seconds of `fn()` over `repeats` calls after `warmup` untimed ones (best_time's minimum hides drift)."
+    for _ in range(warmup): fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); fn(); sync(device); times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def rss_bytes():
     "Resident memory of this process now (Linux /proc)."
     return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
@@ -229,6 +239,14 @@ def profile_rows(device, steps=4, top=10):
     return [dict(op=k, share=t / total, ms_per_step=t / 1e3 / steps) for k, t in events[:top]]
 
 
+SUM_OF_PARTS, WHOLE_G = 'sum of the parts', 'whole G'             # module_rows' two summary rows
+
+
+def part_name(r):
+    "A part's name as code, or a summary row's as words."
+    return r['part'] if r['part'] in (SUM_OF_PARTS, WHOLE_G) else f'`{r["part"]}`'
+
+
 def module_rows(device, repeats=15):
     """Forward + backward time, FLOPs and FLOP/s of each part of `tiny`'s G (64², batch 4), each timed alone on the
     inputs it gets inside G (gradients to the same inputs as in G) and back-propagated from a fixed output gradient;
@@ -250,13 +268,9 @@ def module_rows(device, repeats=15):
     G(real, mask, composite=False)
     for h in hooks: h.remove()
     def timed_with_flops(fn):
-        "Median seconds of `fn()` over `repeats` calls after two warm-up calls, and the FLOPs of one call."
+        "Median seconds of `fn()` and the FLOPs of one call."
         with FlopCount() as counter: fn()
-        times = []
-        for i in range(repeats + 2):
-            t0 = time.perf_counter(); fn(); sync(device)
-            if i >= 2: times.append(time.perf_counter() - t0)
-        return statistics.median(times), counter.flops
+        return median_time(fn, device, repeats), counter.flops
     def backward_step(module, *args, **kwargs):
         "module(...) forward, then backward from fixed gradients of its outputs (no loss), parameter gradients reset."
         grads = {}
@@ -276,10 +290,10 @@ def module_rows(device, repeats=15):
     total = sum(r['ms'] for r in rows)
     for r in rows: r['share'] = r['ms'] / total
     parts_flops = sum(r['gflops'] for r in rows)
-    rows.append(dict(part='sum of the parts', kind='timed alone', ms=total, gflops=parts_flops,
+    rows.append(dict(part=SUM_OF_PARTS, kind='timed alone', ms=total, gflops=parts_flops,
                      gflops_per_s=parts_flops / total * 1e3, share=1.0))
     t, flops = timed_with_flops(backward_step(G, real, mask, composite=False))   # the same G as one graph
-    rows.append(dict(part='whole G', kind='one forward + backward', ms=t * 1e3, gflops=flops / 1e9,
+    rows.append(dict(part=WHOLE_G, kind='one forward + backward', ms=t * 1e3, gflops=flops / 1e9,
                      gflops_per_s=flops / t / 1e9, share=t * 1e3 / total))
     return rows
 
@@ -410,7 +424,7 @@ def main(argv=None):
     result['modules'] = module_rows(device)
     print(f'\n### Where `tiny`\'s G spends a forward + backward (each part timed alone on its own inputs; fp32 peak '
           f'{peak / 1e9:.0f} GFLOP/s)\n')
-    print(table(result['modules'], [('part', lambda r: f'{r["part"]} ({r["kind"]})' if r['part'] in ('sum of the parts', 'whole G') else f'`{r["part"]}` ({r["kind"]})'), ('ms', lambda r: f'{r["ms"]:.2f}'),
+    print(table(result['modules'], [('part', lambda r: f'{part_name(r)} ({r["kind"]})'), ('ms', lambda r: f'{r["ms"]:.2f}'),
                                     ('share of the sum', lambda r: f'{r["share"]:.0%}'), ('GFLOP', lambda r: f'{r["gflops"]:.3f}'),
                                     ('GFLOP/s', lambda r: f'{r["gflops_per_s"]:.0f}')]))
 
@@ -459,10 +473,10 @@ def compare(a, result, out):
                 raise SystemExit(f'the {name} run imported {run["package"]}, not {root}/gansformer_nb')
             runs[name].append(run)
             rows = {t['phase']: t for t in run['training']}
-            whole_g = next(m['ms'] for m in run['modules'] if m['part'] == 'whole G')
+            whole_g = next(m['ms'] for m in run['modules'] if m['part'] == WHOLE_G)
             print(f'round {r + 1}, {name}: ' + ', '.join(f'{ph} {t["images_per_s"]:.1f} images/s, MFU {t["mfu"]:.0%}'
                                                           for ph, t in rows.items()) + f'; G forward + backward {whole_g:.1f} ms', flush=True)
-    med = lambda xs: statistics.median(xs)
+    med = statistics.median
     names = {'before': label(before) + (' + uncommitted changes' if changed(before) else ''),
              'now': label(now) + (' + uncommitted changes' if changed(now) else '')}
     table_rows = []
@@ -481,8 +495,7 @@ def compare(a, result, out):
     def cell(ms_gf):
         if not ms_gf: return '–'
         ms = med([m for m, _ in ms_gf]); return f'{ms:.1f} ms, {ms_gf[0][1]:.3f} GFLOP, {ms_gf[0][1] / ms * 1e3:.0f} GFLOP/s'
-    summary = ('sum of the parts', 'whole G')
-    order = [p for p in part_rows if p not in summary] + list(summary)
+    order = [p for p in part_rows if p not in (SUM_OF_PARTS, WHOLE_G)] + [SUM_OF_PARTS, WHOLE_G]
     parts_table = [dict(part=p, now=cell(part_rows[p].get('now')), before=cell(part_rows[p].get('before'))) for p in order]
     result['compare'] = dict(before=str(before), rounds=a.rounds, rows=table_rows, parts=parts_table,
                              peaks={k: [run['matmul_fp32_gflops'] for run in v] for k, v in runs.items()})
@@ -493,7 +506,7 @@ def compare(a, result, out):
                              ('MFU (range)', lambda r: f'{r["mfu"]:.0%} ({r["mfu_lo"]:.0%}–{r["mfu_hi"]:.0%})'),
                              ('achieved FLOP/s, now ÷ before', lambda r: f'{r["ratio"]:.2f}×' if 'ratio' in r else '')]))
     print(f'\n### `tiny`\'s G part by part, forward + backward of each part alone (medians of the same rounds)\n')
-    print(table(parts_table, [('part', lambda r: r['part'] if r['part'] in ('sum of the parts', 'whole G') else f'`{r["part"]}`'),
+    print(table(parts_table, [('part', part_name),
                               (f'now ({names["now"]})', lambda r: r['now']), (f'before ({names["before"]})', lambda r: r['before'])]))
     (out / 'speed_compare.json').write_text(json.dumps(result, indent=1))
     print(f'\nwrote {out / "speed_compare.json"}')

@@ -160,7 +160,8 @@ def folded(self: LatentUpdate, x, keys, xn=None):
     K = q.shape[2]
     q_tilde = torch.einsum('bhkd,hdc->bhkc', q, self.to_k.weight.view(h, d, C))    # W_kᵀ q_j/√d [B, h, K, C]
     q_tilde = q_tilde.reshape(B, h * K, C)
-    scores = torch.baddbmm(q_tilde @ pos, q_tilde, xn)                             # (q_j·b_k is constant in n: dropped)
+    scores = torch.baddbmm(q_tilde @ pos, q_tilde, xn)                             # [B, h·K, N]
+    # (the bias term q_j·b_k is the same at every pixel n, so softmax over n ignores it: dropped)
     attn = scores.view(B, h, K, N).softmax(dim=-1)                                 # over the N pixels
     pooled = attn.view(B, h * K, N) @ xn.transpose(1, 2)                           # Σ_n A_jn x_n  [B, h·K, C]
     a = torch.einsum('bhkc,hdc->bkhd', pooled.view(B, h, K, C), self.to_v.weight.view(h, d, C))
