@@ -36,7 +36,7 @@ def main(argv=None):
     for name in a.variants:
         print(f'\n=== {name}: {a.minutes:g} minutes ===', flush=True)
         trainer, seconds = train(a.minutes, out / name.replace(' ', '_'), {**common, **VARIANTS[name]}, a.threads)
-        runs[name] = dict(steps=trainer.step, images=trainer.images_seen, minutes=seconds / 60,
+        runs[name] = dict(steps=trainer.state.step, images=trainer.state.images_seen, minutes=seconds / 60,
                           g_parameters=sum(p.numel() for p in trainer.G.parameters()))
         methods[f'{name} (G_ema)'] = lambda ims, ms, G=trainer.G_ema: generator_fill(G, ims, ms, seed=0)
     lpips_model = load_lpips()

@@ -17,8 +17,13 @@ the reference: 0.73x, 0.35x, 0.153x of its time at 16², 32², 64², and 1.23x o
 Prints a markdown table and writes <out>/attention.json. --keep-freed-memory runs every case with glibc's allocator
 told to keep freed blocks for reuse instead of unmapping them (each step's large tensors are then not page-faulted
 anew); run it both ways to see how much of the growth from 64² to 128² is the allocator's.
+
+On a GPU (`--device cuda`, what bench/gpu_check.sh runs) the same cases run at larger sizes, e.g. `--sizes 128 256 512
+--flash-max 512`; peak memory is then the CUDA allocator's, and a case that runs out of memory, or whose first step
+exceeds --case-seconds, is reported as such (larger sizes of that layer are then not tried). The time and memory of
+every case are measured by gansformer_nb.basics (seconds_per_call, allocator_peak), as in the lessons.
 """
-import argparse, json, os, statistics, subprocess, sys, time
+import argparse, json, os, subprocess, sys
 from pathlib import Path
 
 OFFICIAL_TIME_RATIO = {16: 0.73, 32: 0.35, 64: 0.153}      # official layer / flash self-attention, time
@@ -26,37 +31,40 @@ OFFICIAL_MEMORY_RATIO = {64: 1.23}
 TARGETS = dict(simplex_time_64=0.10, simplex_memory_64=0.86, duplex_time_64=0.153, growth=4.5)
 
 
-def build(kind, channels, latent_num, latent_dim, size):
+def build(kind, channels, latent_num, latent_dim, size, device):
     import torch, torch.nn as nn, torch.nn.functional as F
     from gansformer_nb.bipartite import SimplexAttention, DuplexAttention, FlashSelfAttention
     if kind == 'elementwise':                                   # the memory-bound floor: one multiply, forward and backward
-        w = torch.randn(4, channels, size, size)
+        w = torch.randn(4, channels, size, size, device=device)
         return lambda x: x * w, nn.Identity()
     if kind in ('simplex', 'duplex'):
         cls = SimplexAttention if kind == 'simplex' else DuplexAttention
-        layer = cls(channels, latent_dim, num_heads=1, keep_attention=False)
-        latents = torch.randn(4, latent_num, latent_dim)
+        layer = cls(channels, latent_dim, num_heads=1, keep_attention=False).to(device)
+        latents = torch.randn(4, latent_num, latent_dim, device=device)
         return lambda x: layer(x, latents)[0], layer
-
-    layer = FlashSelfAttention(channels)
+    layer = FlashSelfAttention(channels).to(device)
     return lambda x: layer(x)[0], layer
 
 
-def worker(kind, size, repeats, channels, latent_num, latent_dim):
+def worker(kind, size, repeats, channels, latent_num, latent_dim, device, case_seconds):
     import torch
-    from gansformer_nb.bipartite import allocator_peak
+    from gansformer_nb.basics import seconds_per_call, allocator_peak
     torch.manual_seed(0)
-    fn, layer = build(kind, channels, latent_num, latent_dim, size)
-    x = torch.randn(4, channels, size, size, requires_grad=True)
-    grad = torch.randn_like(x)                                   # d loss / d output, made once: only the layer is timed
-    def step():
-        layer.zero_grad(set_to_none=True); x.grad = None
-        fn(x).backward(grad)
-    for _ in range(2): step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
-    print(json.dumps(dict(ms=1e3 * statistics.median(times), mib=allocator_peak(step) / 2**20, threads=torch.get_num_threads())))
+    try:
+        fn, layer = build(kind, channels, latent_num, latent_dim, size, device)
+        x = torch.randn(4, channels, size, size, requires_grad=True, device=device)
+        grad = torch.randn_like(x)                               # d loss / d output, made once: only the layer is timed
+        def step():
+            layer.zero_grad(set_to_none=True); x.grad = None
+            fn(x).backward(grad)
+        once = seconds_per_call(step, repeats=1, warmup=0, device=device)
+        if case_seconds and once > case_seconds:
+            return print(json.dumps(dict(status=f'over time ({once:.0f} s > {case_seconds:g} s)')))
+        ms = 1e3 * seconds_per_call(step, repeats=repeats, warmup=1, device=device)      # median, after 2 warm-up steps in all
+        mib = allocator_peak(step, device=device) / 2**20
+    except torch.OutOfMemoryError:
+        return print(json.dumps(dict(status='out of memory')))
+    print(json.dumps(dict(status='ok', ms=ms, mib=mib, threads=torch.get_num_threads())))
 
 
 # glibc returns every freed block above its mmap threshold to the system, so each step's 16-64 MiB tensors are mapped
@@ -66,7 +74,8 @@ KEEP_FREED_MEMORY = {'MALLOC_MMAP_THRESHOLD_': str(2**32), 'MALLOC_TRIM_THRESHOL
 
 def run_case(kind, size, a):
     cmd = [sys.executable, __file__, '--worker', kind, str(size), '--repeats', str(a.repeats), '--channels', str(a.channels),
-           '--latents', str(a.latents), '--latent-dim', str(a.latent_dim)]
+           '--latents', str(a.latents), '--latent-dim', str(a.latent_dim), '--device', a.device]
+    if a.case_seconds: cmd += ['--case-seconds', str(a.case_seconds)]
     env = {**os.environ, **(KEEP_FREED_MEMORY if a.keep_freed_memory else {})}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode: sys.exit(f'{kind} at {size}²: the worker failed:\n{r.stderr[-2000:]}')
@@ -83,16 +92,27 @@ def main(argv=None):
     ap.add_argument('--latent-dim', type=int, default=32)
     ap.add_argument('--keep-freed-memory', action='store_true',
                     help="run every case with glibc's allocator keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)")
+    ap.add_argument('--device', default='cpu', help='cpu or cuda (default cpu)')
+    ap.add_argument('--case-seconds', type=float, default=None, help='a case whose first step takes longer is "over time"')
     ap.add_argument('--worker', nargs=2, metavar=('KIND', 'SIZE'), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
-        return worker(a.worker[0], int(a.worker[1]), a.repeats, a.channels, a.latents, a.latent_dim)
-    rows = {}
+        return worker(a.worker[0], int(a.worker[1]), a.repeats, a.channels, a.latents, a.latent_dim, a.device, a.case_seconds)
+    rows, failed = {}, {}
     for size in a.sizes:
         for kind in ('flash', 'simplex', 'duplex'):
             if kind == 'flash' and size > a.flash_max: continue
-            rows[(kind, size)] = run_case(kind, size, a)
-            print(f'{kind:8s} {size:4d}²  {rows[(kind, size)]["ms"]:9.1f} ms  {rows[(kind, size)]["mib"]:8.1f} MiB', flush=True)
+            r = run_case(kind, size, a) if kind not in failed else dict(status=f'{failed[kind]} at a smaller size')
+            if r['status'] != 'ok':
+                failed.setdefault(kind, r['status'].split(' (')[0])
+                print(f'{kind:8s} {size:4d}²  {r["status"]}', flush=True); continue
+            rows[(kind, size)] = r
+            print(f'{kind:8s} {size:4d}²  {r["ms"]:9.1f} ms  {r["mib"]:8.1f} MiB', flush=True)
+    if failed:                                                   # a GPU sweep past what fits: the rows, and what failed
+        out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+        (out / 'attention.json').write_text(json.dumps(dict(rows={f'{k} {s}': v for (k, s), v in rows.items()}, failed=failed,
+                                                            device=a.device), indent=1))
+        return print(f'not every case ran ({failed}); wrote {out / "attention.json"} with the rows that did')
     last = max(s for s in a.sizes if s <= a.flash_max)
     def flash(size):
         if ('flash', size) in rows: return rows[('flash', size)], False

@@ -20,8 +20,9 @@ import torch
 from torchvision.utils import save_image
 from gansformer_nb.data import MaskFolder, shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
-from gansformer_nb.cli import generator_from_state
-from gansformer_nb.training import TrainConfig, Trainer, load_checkpoint, latest_checkpoint, save_release
+from gansformer_nb.basics import to_unit
+from gansformer_nb.checkpoints import generator_from_state, load_checkpoint, latest_checkpoint, save_release
+from gansformer_nb.training import TrainConfig, Trainer
 
 
 def parse_value(v):
@@ -75,11 +76,11 @@ def score_curve(folder, images, masks, telea_db, since):
     "Whole-image PSNR of G_ema at every checkpoint written to `folder` after time `since`, and its gain over Telea."
     curve = []
     for path in sorted(p for p in Path(folder).glob('step_*.pt') if p.stat().st_mtime >= since):
-        state = load_checkpoint(path)                                     # read once: weights and counters
-        G, _ = generator_from_state(state, source=path)
+        G, state = generator_from_state(load_checkpoint(path), source=path)   # read once: weights and the run's state
         with torch.no_grad(): r = score(generator_fill(G, images, masks, seed=0), images, masks)
-        curve.append(dict(step=state['step'], images=state['images_seen'], psnr_whole=r['psnr_whole'],
-                          gain_db=r['psnr_whole'] - telea_db, adversarial_from=state.get('adversarial_from')))
+        run = state['state']
+        curve.append(dict(step=run['step'], images=run['images_seen'], psnr_whole=r['psnr_whole'],
+                          gain_db=r['psnr_whole'] - telea_db, adversarial_from=run.get('adversarial_from')))
     return curve
 
 
@@ -128,7 +129,8 @@ def main(argv=None):
     baseline = opencv_inpaint(images, masks, 'telea')
     rows = {name: score(out, images, masks) for name, out in [('GANsformer tiny (G_ema)', ours), ('OpenCV Telea', baseline)]}
     gain = rows['GANsformer tiny (G_ema)']['psnr_whole'] - rows['OpenCV Telea']['psnr_whole']
-    print(f'\ntrained {trainer.step} steps ({trainer.images_seen} images, {trainer.epoch} epochs) in {train_s / 60:.1f} min '
+    run = trainer.state
+    print(f'\ntrained {run.step} steps ({run.images_seen} images, {run.epoch} epochs) in {train_s / 60:.1f} min '
           f'on {torch.get_num_threads()} CPU threads')
     print(f'evaluation: {len(images)} = 32 validation faces x 4 thick masks at {config.img_size}x{config.img_size}\n')
     print('| method | PSNR whole (dB) | PSNR hole (dB) | SSIM whole | SSIM hole |\n|---|---|---|---|---|')
@@ -143,8 +145,8 @@ def main(argv=None):
         plot_curve(curve, compare, out / 'convergence_curve.png', a.compare)
     pick = torch.arange(8) * 4 + torch.arange(8) % 4                      # 8 faces, masks 0-3 in turn
     grid = torch.cat([images[pick] * masks[pick] + (1 - masks[pick]), baseline[pick], ours[pick], images[pick]])
-    save_image(grid.add(1).div(2).clamp(0, 1), out / 'convergence_grid.png', nrow=8, padding=2)
-    json.dump(dict(rows=rows, gain_db=gain, curve=curve, steps=trainer.step, images=trainer.images_seen, minutes=train_s / 60,
+    save_image(to_unit(grid), out / 'convergence_grid.png', nrow=8, padding=2)
+    json.dump(dict(rows=rows, gain_db=gain, curve=curve, steps=run.step, images=run.images_seen, minutes=train_s / 60,
                    threads=torch.get_num_threads(), config=trainer.config.to_dict()), open(out / 'convergence.json', 'w'), indent=1)
     print(f'wrote {out / "convergence.json"} and {out / "convergence_grid.png"} (rows: masked | Telea | ours | original)'
           + (f' and {out / "convergence_curve.png"}' if curve else ''))
@@ -155,13 +157,13 @@ def main(argv=None):
 def write_release(checkpoint, path):
     "The fp16 release of `checkpoint`, its note naming the run, the command and the run's scores (from convergence.json)."
     if checkpoint is None or not checkpoint.is_file(): sys.exit(f'convergence.py: error: no checkpoint at {checkpoint}')
-    state = load_checkpoint(checkpoint)
+    run = load_checkpoint(checkpoint)['state']
     result = checkpoint.parent.parent / 'convergence.json'
-    note = (f"bench/convergence.py: `tiny` trained on the 178 shared CelebA-HQ faces at 64x64, step {state['step']:,} "
-            f"({state['images_seen']:,} images), file {checkpoint.parent.parent.name}/{checkpoint.name}")
+    note = (f"bench/convergence.py: `tiny` trained on the 178 shared CelebA-HQ faces at 64x64, step {run['step']:,} "
+            f"({run['images_seen']:,} images), file {checkpoint.parent.parent.name}/{checkpoint.name}")
     if result.is_file():
         r = json.load(open(result))
-        if r.get('steps') == state['step']:
+        if r.get('steps') == run['step']:
             ours = r['rows']['GANsformer tiny (G_ema)']
             note += (f"; {r['minutes']:.1f} min on {r['threads']} CPU threads; on 32 validation faces x 4 thick test masks: "
                      f"PSNR {ours['psnr_whole']:.2f} dB whole ({r['gain_db']:+.2f} dB over Telea), {ours['psnr_hole']:.2f} dB "

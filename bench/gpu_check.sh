@@ -123,8 +123,8 @@ step torchrun "${limits[3]}" bash -c '
   fi' _ "$dev" "$ddp_steps" "$out"
 
 # 5. attention at sizes where self-attention runs out of memory or time
-step attention "${limits[4]}" $py bench/speed.py --only attention --device $dev --sizes "${att_sizes[@]}" \
-  --case-seconds $att_limit --out "$out/attention"
+step attention "${limits[4]}" $py bench/attention.py --device $dev --sizes "${att_sizes[@]}" --flash-max "${att_sizes[-1]}" \
+  --repeats 3 --case-seconds $att_limit --out "$out/attention"
 
 # the report: markdown and JSON of the same numbers
 $py - "$out" "$mode" "$(( $(date +%s) - start ))" <<'EOF'
@@ -136,7 +136,7 @@ steps = [dict(zip(('step', 'status', 'seconds', 'last_line'), l.rstrip('\n').spl
 load = lambda p: json.loads(p.read_text()) if p.exists() else None
 report = dict(mode='CPU rehearsal' if mode == 'cpu' else 'CUDA', device=(out / 'device.txt').read_text().strip().splitlines(),
               total_seconds=total, steps=steps, speed=load(out / 'speed/speed_cuda.json'),
-              attention=load(out / 'attention/speed_attention.json'))
+              attention=load(out / 'attention/attention.json'))
 (out / 'report.json').write_text(json.dumps(report, indent=1))
 md = [f'# GPU check ({report["mode"]})', '', *[f'- {l}' for l in report['device']], f'- total wall time: {total} s', '',
       '| step | status | seconds | last line |', '|---|---|---|---|']
@@ -146,11 +146,11 @@ for name in ('speed', 'attention'):
     if log.exists():
         lines = log.read_text().splitlines()
         if not any(l.startswith('|') for l in lines):                     # no table (a time-out): the rows it printed
-            lines = [l.strip() for l in lines if l.startswith(('  cuda ', '  cpu ', '  attention '))]
+            lines = [l.strip() for l in lines if l.startswith(('  cuda ', '  cpu ', 'flash ', 'simplex ', 'duplex '))]
         for l in lines:
             if l.startswith('###'): md += ['', l, '']
             elif l.startswith(('bfloat16', 'float32')): md += ['', l]
-            elif l.startswith(('|', 'cuda ', 'cpu ', 'attention ')): md.append(l)
+            elif l.startswith(('|', 'cuda ', 'cpu ', 'flash ', 'simplex ', 'duplex ')): md.append(l)
 (out / 'report.md').write_text('\n'.join(md) + '\n')
 print(f'\nwrote {out / "report.md"} and {out / "report.json"} ({total} s)')
 EOF

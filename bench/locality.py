@@ -9,7 +9,7 @@ ratio (1.0 = no locality; see nbs/07_inspect.ipynb) and writes <out>/locality.js
 import argparse, json
 from pathlib import Path
 import torch
-from gansformer_nb.cli import load_generator
+from gansformer_nb.checkpoints import load_generator
 from gansformer_nb.inspect_attention import latent_locality, locality_summary, plot_locality
 from convergence import shared_evaluation_set
 
@@ -21,10 +21,11 @@ def main(argv=None):
     ap.add_argument('--block', default=None, help='attention block whose argmax defines the regions (default: the last)')
     ap.add_argument('--seed', type=int, default=0, help='seed of z and of the redraws (default 0)')
     a = ap.parse_args(argv)
-    G, tc = load_generator(a.checkpoint)
-    images, masks = shared_evaluation_set(tc.img_size)
+    G, _ = load_generator(a.checkpoint)
+    size = G.config.img_size
+    images, masks = shared_evaluation_set(size)
     r = latent_locality(G, images, masks, block=a.block, seed=a.seed)
-    print(f'{a.checkpoint}: {len(images)} pairs = 32 validation faces x 4 thick masks at {tc.img_size}x{tc.img_size}, '
+    print(f'{a.checkpoint}: {len(images)} pairs = 32 validation faces x 4 thick masks at {size}x{size}, '
           f'mean hole {1 - masks.mean():.0%}')
     print(locality_summary(r))
     ok = r['area'] > 0

@@ -1,39 +1,45 @@
-"""Speed benchmark (not a test): attention scaling, training throughput, FLOPs and model FLOP utilisation.
+"""Speed benchmark (not a test): training throughput, FLOPs and model FLOP utilisation.
 
     python bench/speed.py --out runs/speed
 
-1. Attention: forward+backward time and peak memory of one duplex bipartite attention (K = 16 latents) against full
-   self-attention at the same width (64 channels, 4 heads, PyTorch's fused attention for both), on 16² ... 128² maps.
-2. Training step: images/s of `tiny` (64², batch 4; the adversarial step and the reconstruction warm-up step) and
+(The attention layer alone, against flash self-attention, is bench/attention.py.)
+
+1. Training step: images/s of `tiny` (64², batch 4; the adversarial step and the reconstruction warm-up step) and
    `celeba256` (256², batch 2 on CPU) on this machine; FLOPs per step counted with torch.utils.flop_counter's
    formulas (the lazy R1 step weighted 1/d_reg_interval); achieved
    FLOP/s as a fraction of a 2048x2048 fp32 matmul's FLOP/s measured in the same run (model FLOP utilisation, MFU).
-3. Where the time goes: torch.profiler over `tiny` steps, by operator; and `tiny`'s G part by part (each block's
+2. Where the time goes: torch.profiler over `tiny` steps, by operator; and `tiny`'s G part by part (each block's
    forward + backward timed alone on its own inputs, with its FLOPs and FLOP/s), next to the whole G as one graph.
-4. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
+3. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
    images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
-5. `--compare-with DIR`: the `tiny` training rows and G parts of the package in DIR (a checkout of an earlier commit, e.g.
+4. `--compare-with DIR`: the `tiny` training rows and G parts of the package in DIR (a checkout of an earlier commit, e.g.
    `git worktree add /tmp/before be6d1e0`) and of this one, alternately, each round in two fresh processes, `--rounds`
    times; prints the medians and the ratio of achieved FLOP/s (both packages run this script's code, so the FLOPs are
    counted and the steps timed the same way). This machine's speed drifts between runs, so one run of each is not a
    comparison; alternating rounds are.
 
-`--only cuda` runs part 4 alone (`bench/gpu_check.sh` uses it; with `--device cpu` it rehearses the same code paths
-at small sizes: bf16 autocast is CUDA-only in the trainer, and compilation uses `--compile-backend`). `--only
-attention --sizes 256 512` runs part 1 alone at those sizes, each case under `--case-seconds`: a case that runs out
-of memory or time is reported as such instead of stopping the script.
+`--only cuda` runs part 3 alone (`bench/gpu_check.sh` uses it; with `--device cpu` it rehearses the same code paths
+at small sizes: bf16 autocast is CUDA-only in the trainer, and compilation uses `--compile-backend`).
 
-Every number is measured in this one run; ratios compare rows of the same run (in 5., rows of alternating runs). Prints markdown, writes <out>/speed.json.
+A training step is timed by the phases it runs (`Trainer.train_step(batch, phases=...)`: D, G, EMA; with the lazy R1
+phase Dreg; or the warm-up's G and EMA), whatever the step counter says. Times are medians from
+`gansformer_nb.basics.seconds_per_call`, the helper the lessons use. Every number is measured in this one run; ratios
+compare rows of the same run (in 4., rows of alternating runs). Prints markdown, writes <out>/speed.json.
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time, warnings
+import argparse, importlib.util, json, os, platform, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import flop_registry
 from torch.utils._python_dispatch import TorchDispatchMode
-from gansformer_nb.bipartite import DuplexAttention
 from gansformer_nb.generator import Generator, GeneratorConfig
 from gansformer_nb.training import TrainConfig, Trainer
+try: from gansformer_nb.basics import seconds_per_call
+except ImportError:                      # --compare-with an earlier checkout, from before basics: this checkout's helper
+    _file = Path(__file__).resolve().parents[1] / 'gansformer_nb' / 'basics.py'
+    _spec = importlib.util.spec_from_file_location('basics_of_this_checkout', _file)
+    _basics = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(_basics)
+    seconds_per_call = _basics.seconds_per_call
 
 
 def machine():
@@ -44,82 +50,6 @@ def machine():
     except (OSError, StopIteration): pass
     gpu = f', GPU {torch.cuda.get_device_name()}' if torch.cuda.is_available() else ', no GPU'
     return f'{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads{gpu}; PyTorch {torch.__version__}'
-
-
-def sync(device):
-    if device.type == 'cuda': torch.cuda.synchronize(device)
-
-
-def best_time(fn, device, repeats=3):
-    "Best-of-`repeats` seconds of `fn()` after one warm-up call."
-    fn(); sync(device)
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter(); fn(); sync(device); best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def median_time(fn, device, repeats=15, warmup=2):
-    "Median seconds of `fn()` over `repeats` calls after `warmup` untimed ones (best_time's minimum hides drift)."
-    for _ in range(warmup): fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); fn(); sync(device); times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def rss_bytes():
-    "Resident memory of this process now (Linux /proc)."
-    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-def attention_case(kind, size, dim, heads, latents, device):
-    "A forward+backward closure for one attention kind at one feature-map size."
-    torch.manual_seed(0)
-    x = torch.randn(1, dim, size, size, device=device, requires_grad=True)            # [1, C, H, W]
-    if kind == 'bipartite':
-        module = DuplexAttention(dim, dim, heads, keep_attention=False).to(device)
-        y = torch.randn(1, latents, dim, device=device)                               # [1, K, D]
-        def run():
-            out, lat = module(x, y); (out.sum() + lat.sum()).backward()
-    else:
-        module = nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
-        tokens = x.detach().flatten(2).transpose(1, 2).contiguous().requires_grad_(True)   # [1, N, C]
-        def run():
-            module(tokens, tokens, tokens, need_weights=False)[0].sum().backward()
-    return run
-
-
-def peak_rss_bytes():
-    "The process's peak resident memory since the last reset (VmHWM)."
-    return next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM'))
-
-
-def _cpu_peak_child(args, queue):
-    fn = attention_case(*args, torch.device('cpu'))
-    fn()                                                        # warm-up: gradients and one-off buffers now exist
-    with open('/proc/self/clear_refs', 'w') as f: f.write('5')  # reset the peak to the current resident size
-    base = rss_bytes()
-    fn()
-    queue.put(peak_rss_bytes() - base)
-
-
-def peak_memory(kind, size, dim, heads, latents, device):
-    """Peak bytes allocated by one forward+backward above what existed before it. CUDA: the allocator's statistics;
-    CPU: the peak resident memory (VmHWM, reset just before) of a fresh process, glibc told to return every block
-    above 64 KiB to the system."""
-    if device.type == 'cuda':
-        fn = attention_case(kind, size, dim, heads, latents, device); fn()
-        torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device); fn(); torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - base
-    import multiprocessing as mp
-    os.environ['MALLOC_MMAP_THRESHOLD_'] = str(64 * 1024)       # inherited by the child
-    ctx = mp.get_context('spawn'); queue = ctx.Queue()
-    child = ctx.Process(target=_cpu_peak_child, args=((kind, size, dim, heads, latents), queue)); child.start()
-    peak = queue.get(); child.join()
-    return max(peak, 0)
 
 
 class FlopCount(TorchDispatchMode):
@@ -139,40 +69,8 @@ class FlopCount(TorchDispatchMode):
 def matmul_flops(device, n=2048, dtype=torch.float32, repeats=10):
     "FLOP/s of an n×n @ n×n matmul: the machine's practical dense peak for `dtype`."
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    t = best_time(lambda: [a @ b for _ in range(repeats)], device)
+    t = seconds_per_call(lambda: [a @ b for _ in range(repeats)], repeats=3, device=device, stat='best')
     return 2 * n ** 3 * repeats / t
-
-
-def attention_rows(device, sizes=(16, 32, 64, 128), dim=64, heads=4, latents=16, case_seconds=None):
-    """Time and peak memory of each kind at each size. With `case_seconds`, a case whose single run exceeds it, or that
-    runs out of memory, is recorded as 'over time' / 'out of memory' (and larger sizes of that kind are not tried)."""
-    rows, failed = [], {}
-    for s in sizes:
-        row = dict(size=s, tokens=s * s)
-        for kind in ('bipartite', 'self'):
-            if kind in failed:
-                row[f'{kind}_s'] = row[f'{kind}_bytes'] = None; row[f'{kind}_status'] = f'{failed[kind]} at a smaller size'
-                continue
-            try:
-                if case_seconds:                                      # one timed try first: is it within the limit?
-                    fn = attention_case(kind, s, dim, heads, latents, device)
-                    t0 = time.perf_counter(); fn(); sync(device); once = time.perf_counter() - t0
-                    if once > case_seconds: raise TimeoutError(f'{once:.0f} s > {case_seconds} s')
-                row[f'{kind}_s'] = best_time(attention_case(kind, s, dim, heads, latents, device), device, repeats=2 if s >= 128 else 3)
-                row[f'{kind}_bytes'] = peak_memory(kind, s, dim, heads, latents, device)
-                row[f'{kind}_status'] = 'ok'
-            except (torch.OutOfMemoryError, TimeoutError) as e:
-                status = 'out of memory' if isinstance(e, torch.OutOfMemoryError) else f'over time ({e})'
-                row[f'{kind}_s'] = row[f'{kind}_bytes'] = None; row[f'{kind}_status'] = status
-                failed[kind] = status.split(' (')[0]
-                if device.type == 'cuda': torch.cuda.empty_cache()
-        both = row['self_s'] and row['bipartite_s']
-        row['time_ratio'] = row['self_s'] / row['bipartite_s'] if both else None
-        row['memory_ratio'] = row['self_bytes'] / max(row['bipartite_bytes'], 1) if both else None
-        rows.append(row)
-        show = lambda kind: f'{row[f"{kind}_s"] * 1e3:.1f} ms' if row[f'{kind}_s'] else row[f'{kind}_status']
-        print(f'  attention {s}²: bipartite {show("bipartite")}, self {show("self")}', flush=True)
-    return rows
 
 
 def make_trainer(preset, batch_size, img_size, device, out_dir, **overrides):
@@ -188,33 +86,35 @@ def make_trainer(preset, batch_size, img_size, device, out_dir, **overrides):
     return trainer, batches
 
 
-def step_fn(trainer, batch, regularise):
-    "One training step; `regularise` chooses whether the lazy R1 pass runs (it runs when step % interval == 0)."
-    def fn():
-        trainer.step = 0 if regularise else 1
+PHASES = {'plain': ['D', 'G', 'EMA'], 'r1': ['D', 'Dreg', 'G', 'EMA'], 'warm-up': ['G', 'EMA']}
+
+def step_fn(trainer, batch, kind):
+    "One training step of `kind` (a key of PHASES): the phases it runs, asked for by name."
+    if hasattr(trainer, 'state'): return lambda: trainer.train_step(batch, phases=PHASES[kind])
+    def fn():                            # a package from before the phases (--compare-with): the step counter decides R1
+        trainer.step = 0 if kind == 'r1' else 1
         trainer.train_step(batch)
     return fn
 
 
 def train_row(preset, batch_size, img_size, device, peak, timed_steps, phase='adversarial', **overrides):
     "Images/s, FLOPs per step and MFU: adversarial steps (R1 steps weighted 1/d_reg_interval) or warm-up steps (G on L1)."
-    if phase == 'warm-up': overrides['reconstruction_warmup'] = 0.5           # steps 0 and 1 of a long run: in the warm-up
+    if phase == 'warm-up': overrides['reconstruction_warmup'] = 0.5           # (a package from before the phases)
     with tempfile.TemporaryDirectory() as out:
         trainer, batches = make_trainer(preset, batch_size, img_size, device, out, **overrides)
         k = trainer.config.d_reg_interval
-        plain, reg = step_fn(trainer, batches[0], False), step_fn(trainer, batches[0], True)
-        assert trainer.in_warmup() == (phase == 'warm-up')
-        plain(); reg(); sync(device)                                            # warm-up (and compile, if asked)
+        plain_kind = 'warm-up' if phase == 'warm-up' else 'plain'
+        plain, reg = step_fn(trainer, batches[0], plain_kind), step_fn(trainer, batches[0], 'r1' if phase != 'warm-up' else plain_kind)
+        if not hasattr(trainer, 'state'): assert trainer.in_warmup() == (phase == 'warm-up')
         flops = {}
         for name, fn in (('plain', plain), ('r1', reg)):
+            fn()                                                                 # warm-up (and compile, if asked)
             with FlopCount() as counter: fn()
             flops[name] = counter.flops
-        times = []
-        for i in range(timed_steps):
-            fn = step_fn(trainer, batches[i % len(batches)], False)
-            t0 = time.perf_counter(); fn(); sync(device); times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); reg(); sync(device); t_reg = time.perf_counter() - t0
-    t_plain = statistics.median(times)
+        steps = iter(range(10 ** 9))
+        t_plain = seconds_per_call(lambda: step_fn(trainer, batches[next(steps) % len(batches)], plain_kind)(),
+                                   repeats=timed_steps, warmup=0, device=device)
+        t_reg = seconds_per_call(reg, repeats=1, warmup=0, device=device)
     t_step = ((k - 1) * t_plain + t_reg) / k
     f_step = ((k - 1) * flops['plain'] + flops['r1']) / k
     return dict(preset=preset, phase=phase, img_size=img_size, batch_size=batch_size, images_per_s=batch_size / t_step,
@@ -227,11 +127,11 @@ def profile_rows(device, steps=4, top=10):
     "Share of the self time of each operator over `tiny` training steps."
     with tempfile.TemporaryDirectory() as out:
         trainer, batches = make_trainer('tiny', 4, 64, device, out)
-        step_fn(trainer, batches[0], False)()
+        step_fn(trainer, batches[0], 'plain')()
         os.environ.setdefault('KINETO_LOG_LEVEL', '99')
         acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if device.type == 'cuda' else [])
         with torch.profiler.profile(activities=acts) as prof:
-            for i in range(steps): step_fn(trainer, batches[i % len(batches)], False)()
+            for i in range(steps): step_fn(trainer, batches[i % len(batches)], 'plain')()
     attr = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     events = [(e.key, getattr(e, attr)) for e in prof.key_averages()]
     total = sum(t for _, t in events)
@@ -270,7 +170,7 @@ def module_rows(device, repeats=15):
     def timed_with_flops(fn):
         "Median seconds of `fn()` and the FLOPs of one call."
         with FlopCount() as counter: fn()
-        return median_time(fn, device, repeats), counter.flops
+        return seconds_per_call(fn, repeats=repeats, warmup=2, device=device), counter.flops
     def backward_step(module, *args, **kwargs):
         "module(...) forward, then backward from fixed gradients of its outputs (no loss), parameter gradients reset."
         grads = {}
@@ -305,7 +205,7 @@ def optimizer_rows(device):
     rows = []
     for name, kw in (('foreach', dict(foreach=True)), ('fused', dict(fused=True))):
         opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.99), **kw)
-        rows.append(dict(adam=name, ms=best_time(lambda: [opt.step() for _ in range(10)], device) * 100,
+        rows.append(dict(adam=name, ms=seconds_per_call(lambda: [opt.step() for _ in range(10)], repeats=3, device=device, stat='best') * 100,
                          g_parameters=sum(p.numel() for p in G.parameters())))
     return rows
 
@@ -346,17 +246,6 @@ def cuda_table(rows):
                         ('status', lambda r: r['status'])])
 
 
-def attention_table(rows):
-    show = lambda r, kind, key, scale, fmt: fmt.format(r[f'{kind}_{key}'] * scale) if r[f'{kind}_{key}'] is not None else r[f'{kind}_status']
-    return table(rows, [
-        ('feature map', lambda r: f'{r["size"]}² ({r["tokens"]} tokens)'),
-        ('bipartite ms', lambda r: show(r, 'bipartite', 's', 1e3, '{:.1f}')), ('self-attention ms', lambda r: show(r, 'self', 's', 1e3, '{:.1f}')),
-        ('time ratio', lambda r: f'{r["time_ratio"]:.1f}×' if r['time_ratio'] else '—'),
-        ('bipartite peak MiB', lambda r: show(r, 'bipartite', 'bytes', 2**-20, '{:.1f}')),
-        ('self-attention peak MiB', lambda r: show(r, 'self', 'bytes', 2**-20, '{:.1f}')),
-        ('memory ratio', lambda r: f'{r["memory_ratio"]:.1f}×' if r['memory_ratio'] else '—')])
-
-
 def table(rows, cols):
     lines = ['| ' + ' | '.join(h for h, _ in cols) + ' |', '|' + '---|' * len(cols)]
     lines += ['| ' + ' | '.join(f(r) for _, f in cols) + ' |' for r in rows]
@@ -369,14 +258,12 @@ def main(argv=None):
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
-    ap.add_argument('--only', choices=['all', 'cuda', 'attention', 'tiny', 'tiny-rows'], default='all',
-                    help='run one part: the CUDA training rows, the attention rows, the fp32 peak with the tiny '
-                         'training rows, profile and G parts, or the peak, tiny rows and G parts alone (default: all)')
+    ap.add_argument('--only', choices=['all', 'cuda', 'tiny', 'tiny-rows'], default='all',
+                    help='run one part: the CUDA training rows, the fp32 peak with the tiny training rows, profile and '
+                         'G parts, or the peak, tiny rows and G parts alone (default: all)')
     ap.add_argument('--compare-with', metavar='DIR', default=None,
-                    help='a checkout of an earlier commit: its tiny rows against this one\'s, alternately (see 5. above)')
+                    help='a checkout of an earlier commit: its tiny rows against this one\'s, alternately (see 4. above)')
     ap.add_argument('--rounds', type=int, default=5, help='rounds of --compare-with (default 5)')
-    ap.add_argument('--sizes', type=int, nargs='+', default=None, help='attention feature-map sizes (default 16 32 64 128)')
-    ap.add_argument('--case-seconds', type=float, default=None, help='time limit of one attention case (then "over time")')
     ap.add_argument('--compile-backend', default='inductor', help='torch.compile backend of the compile rows (default inductor)')
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
@@ -391,12 +278,6 @@ def main(argv=None):
     peak = matmul_flops(device)
     result['matmul_fp32_gflops'] = peak / 1e9
     print(f'fp32 matmul 2048²: {peak / 1e9:.1f} GFLOP/s (the reference for MFU)\n', flush=True)
-
-    if a.only == 'all':
-        result['attention'] = attention_rows(device, sizes=a.sizes or ((16, 32) if a.quick else (16, 32, 64, 128)),
-                                             case_seconds=a.case_seconds)
-        print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
-        print(attention_table(result['attention']))
 
     print('\n', flush=True)
     configs = [('tiny', 4, 64, 8, 'adversarial')] if a.quick else [
@@ -446,8 +327,8 @@ def compare(a, result, out):
     "`--compare-with DIR`: the tiny rows of DIR's package and of this one, alternately, in fresh processes."
     before, now = Path(a.compare_with).resolve(), Path(__file__).resolve().parents[1]
     if a.rounds < 1: raise SystemExit(f'--rounds {a.rounds}: give at least 1 (5 or more to see past the drift between runs).')
-    if a.only != 'all' or a.quick or a.sizes:
-        raise SystemExit('--compare-with runs the tiny training rows and parts only: drop --only, --quick and --sizes.')
+    if a.only != 'all' or a.quick:
+        raise SystemExit('--compare-with runs the tiny training rows and parts only: drop --only and --quick.')
     if not (before / 'gansformer_nb' / '__init__.py').is_file():
         raise SystemExit(f'--compare-with {a.compare_with}: no gansformer_nb package there; give a checkout of the '
                          f'repository, e.g. `git worktree add /tmp/before be6d1e0`.')
@@ -514,20 +395,15 @@ def compare(a, result, out):
 
 
 def part(a, device, result, out):
-    "`--only cuda` or `--only attention`: one part, its own table and json."
-    if a.only == 'attention':
-        result['attention'] = attention_rows(device, sizes=a.sizes or (256, 512), case_seconds=a.case_seconds)
-        print('\n### Attention: one duplex bipartite block (K = 16) vs self-attention, 64 channels, forward+backward\n')
-        print(attention_table(result['attention']))
-    else:
-        cuda = device.type == 'cuda'
-        dtype = torch.bfloat16 if cuda else torch.float32
-        peak = matmul_flops(device, n=8192 if cuda else 2048, dtype=dtype)
-        result['matmul_peak_gflops'], result['matmul_peak_dtype'] = peak / 1e9, str(dtype).split('.')[-1]
-        print(f'{result["matmul_peak_dtype"]} matmul: {peak / 1e9:,.0f} GFLOP/s (the MFU reference)\n', flush=True)
-        result['cuda'] = cuda_rows(device, peak, a.compile_backend, a.quick)
-        print(f'\n### {"CUDA" if cuda else "CPU rehearsal of the CUDA rows"}: precision, memory format, compilation (R1 in the step)\n')
-        print(cuda_table(result['cuda']))
+    "`--only cuda`: the CUDA rows (on the CPU, their rehearsal), their own table and json."
+    cuda = device.type == 'cuda'
+    dtype = torch.bfloat16 if cuda else torch.float32
+    peak = matmul_flops(device, n=8192 if cuda else 2048, dtype=dtype)
+    result['matmul_peak_gflops'], result['matmul_peak_dtype'] = peak / 1e9, str(dtype).split('.')[-1]
+    print(f'{result["matmul_peak_dtype"]} matmul: {peak / 1e9:,.0f} GFLOP/s (the MFU reference)\n', flush=True)
+    result['cuda'] = cuda_rows(device, peak, a.compile_backend, a.quick)
+    print(f'\n### {"CUDA" if cuda else "CPU rehearsal of the CUDA rows"}: precision, memory format, compilation (R1 in the step)\n')
+    print(cuda_table(result['cuda']))
     (out / f'speed_{a.only}.json').write_text(json.dumps(result, indent=1))
     print(f'\nwrote {out / f"speed_{a.only}.json"}')
     return result

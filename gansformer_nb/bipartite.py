@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['sinusoidal_position_2d', 'image_tokens', 'normalise_features', 'SimplexAttention', 'LatentUpdate', 'DuplexAttention',
-           'position_grid', 'GANsformerBlock', 'bipartite_flops', 'bipartite_bytes', 'allocator_peak',
+           'position_grid', 'GANsformerBlock', 'keeping_attention', 'bipartite_flops', 'bipartite_bytes',
            'FlashSelfAttention']
 
 # %% ../nbs/01_bipartite.ipynb #d658d526
-import math, os
+import math
+from contextlib import contextmanager
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -187,6 +188,18 @@ class GANsformerBlock(nn.Module):
         h, keys = self.attn(h, keys, values)                                    # global  [B, C, H, W], [B, K, Dy]
         return x + h, keys
 
+# %% ../nbs/01_bipartite.ipynb #b5e11ed7
+@contextmanager
+def keeping_attention(*models):
+    "Inside the `with` block every bipartite attention in `models` takes the explicit path and keeps `.attention`; afterwards each is as it was."
+    modules = [m for model in models if model is not None for m in model.modules()
+               if isinstance(m, (SimplexAttention, LatentUpdate))]
+    before = [m.keep_attention for m in modules]
+    for m in modules: m.keep_attention = True
+    try: yield
+    finally:
+        for m, keep in zip(modules, before): m.keep_attention = keep
+
 # %% ../nbs/01_bipartite.ipynb #67efd2e9
 def bipartite_flops(B, N, K, C, heads=1, latent_dim=None, duplex=False):
     "Matmul FLOPs of one forward of the fast path (the table above): simplex, plus the key update when `duplex`."
@@ -198,16 +211,6 @@ def bipartite_flops(B, N, K, C, heads=1, latent_dim=None, duplex=False):
 def bipartite_bytes(B, N, K, C, heads=1, bytes_per_element=4):
     "Modelled peak bytes of one forward + backward step of the fast path: four [B, C, N] tensors and the attention."
     return bytes_per_element * (4 * B * C * N + 3 * B * heads * K * N)
-
-def allocator_peak(step):
-    "Bytes: the CPU allocator's peak during `step()` above what was live when it started (torch.profiler)."
-    os.environ.setdefault('KINETO_LOG_LEVEL', '99')                    # the profiler backend's info lines would flood the log
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof: step()
-    # every event's own allocations (+) and frees (−), in time order: the running sum is the live memory
-    events = sorted((e.time_range.start, e.self_cpu_memory_usage) for e in prof.events() if e.self_cpu_memory_usage)
-    live = peak = 0
-    for _, delta in events: live += delta; peak = max(peak, live)
-    return peak
 
 # %% ../nbs/01_bipartite.ipynb #f1253a36
 class FlashSelfAttention(nn.Module):

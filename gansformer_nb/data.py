@@ -16,8 +16,8 @@ import torch
 import torch.distributed as dist
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, DistributedSampler
-from .generator import check_image_size
-from .masks import *                    # MaskGenerator, InpaintingDataset, SyntheticFaces, to_tensor
+from .basics import check_image_size, to_tensor
+from .masks import MaskGenerator, InpaintingDataset, SyntheticFaces   # data.SyntheticFaces: an older path, kept
 
 # %% ../nbs/90_data_files.ipynb #36d21f1e
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')

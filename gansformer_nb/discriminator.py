@@ -11,8 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .bipartite import GANsformerBlock, LatentUpdate
-from .generator import (NetworkConfig, check_inpainting_input, ConvAct, DownBlock,
-                                     attention_maps_of, set_keep_attention)
+from .generator import NetworkConfig, check_inpainting_input, ConvAct, DownBlock, attention_maps_of
 
 # %% ../nbs/03_discriminator.ipynb #3c449a15
 @dataclass
@@ -26,7 +25,6 @@ class DiscriminatorConfig(NetworkConfig):
     num_gansformer_blocks: int = 1           # GANsformer blocks at the last resolution
     duplex: bool = True
     mbstd_group_size: int = 4                # minibatch standard deviation over groups of this size; 0 = off
-    keep_attention: bool = True
 
 DiscriminatorConfig.PRESETS = {
     'celeba256': DiscriminatorConfig(),
@@ -53,9 +51,9 @@ class Discriminator(nn.Module):
         self.from_input = ConvAct(4, ch[0])                                            # RGB + mask
         self.down = nn.Sequential(*[DownBlock(a, b) for a, b in zip(ch, ch[1:])])
         self.latents = nn.Parameter(0.3 * torch.randn(c.latent_num, c.latent_dim))    # learned initial latents
-        self.blocks = nn.ModuleList([GANsformerBlock(ch[-1], c.latent_dim, c.num_heads, c.duplex, c.keep_attention)
+        self.blocks = nn.ModuleList([GANsformerBlock(ch[-1], c.latent_dim, c.num_heads, c.duplex, keep_attention=False)
                                      for _ in range(c.num_gansformer_blocks)])
-        self.aggregate = LatentUpdate(ch[-1], c.latent_dim, c.num_heads, c.keep_attention)   # image -> latents
+        self.aggregate = LatentUpdate(ch[-1], c.latent_dim, c.num_heads, keep_attention=False)   # image -> latents
         self.final = ConvAct(ch[-1] + (1 if c.mbstd_group_size else 0), ch[-1])
         self.head = nn.Sequential(nn.Linear(ch[-1] + c.latent_dim, ch[-1]), nn.LeakyReLU(0.2), nn.Linear(ch[-1], 1))
 

@@ -9,10 +9,11 @@ __all__ = ['eval_parser', 'checkpoint_methods', 'eval_main', 'eval_cli']
 import argparse, json, sys, warnings
 from functools import partial
 from pathlib import Path
+from .basics import CLIError, check_out_dir, resolve_device
 from .data import shared_path, MaskFolder
-from .training_step import resolve_device
-from .cli import CLIError, load_generator, check_out_dir
-from .evaluate import *
+from .checkpoints import load_generator
+from .evaluate import (BASELINES, LPIPS_FILE, FID_RELIABLE_COUNT, load_lpips, load_fid, evaluation_set,
+                                    generator_fill, evaluate_methods, markdown_table, write_csv, comparison_figure)
 
 # %% ../nbs/93_eval_cli.ipynb #542911f5
 def eval_parser():
@@ -44,7 +45,7 @@ def checkpoint_methods(specs, device, seed, batch_size):
     methods = {}
     for spec in specs:
         name, _, path = spec.partition('=') if '=' in spec and not Path(spec).exists() else ('', '', spec)
-        try: G, tc = load_generator(path, device)
+        try: G, _ = load_generator(path, device)
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         name = name or f'{Path(path).resolve().parent.parent.name}/{Path(path).stem}'
         if name in methods: raise CLIError(f'two checkpoints are called {name!r}: name them, --checkpoint NAME=PATH.')
