@@ -4,16 +4,17 @@
 
 # %% auto #0
 __all__ = ['ConfigError', 'PresetConfig', 'check_image_size', 'to_tensor', 'to_unit', 'to_rgb', 'to_uint8', 'local_cuda_index',
-           'resolve_device', 'CLIError', 'check_out_dir', 'seconds_per_call', 'allocator_peak']
+           'resolve_device', 'CLIError', 'check_out_dir', 'atomic_path', 'seconds_per_call', 'allocator_peak']
 
-# %% ../nbs/94_basics.ipynb #7bd24dae
+# %% ../nbs/94_basics.ipynb #8909c8cb
 import math, os, statistics, time
+from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 import numpy as np
 import torch
 
-# %% ../nbs/94_basics.ipynb #e64795a2
+# %% ../nbs/94_basics.ipynb #c17cd2c7
 class ConfigError(ValueError):
     "A config field with a value it cannot take: `field`, `value` and `rule` (e.g. 'must be positive')."
     def __init__(self, field, value, rule):
@@ -35,14 +36,14 @@ class PresetConfig:
     def to_dict(self): return asdict(self)
 
 def check_image_size(size, multiple, what='img_size'):
-    "Raise a ValueError unless `size` is a positive multiple of `multiple`."
+    "Raise a ConfigError (a ValueError) naming `what` unless `size` is a positive multiple of `multiple`."
     if not isinstance(size, int) or size <= 0 or size % multiple:
         positive_number = isinstance(size, (int, float)) and size > 0
         nearest = max(multiple, round(size / multiple) * multiple) if positive_number else 64
-        raise ValueError(f'{what}={size!r} must be a positive multiple of {multiple} '
-                         f'(the network halves the size {int(math.log2(multiple))} times); try {nearest}.')
+        raise ConfigError(what, size, f'must be a positive multiple of {multiple} (the network halves the size '
+                                      f'{int(math.log2(multiple))} times); try {nearest}')
 
-# %% ../nbs/94_basics.ipynb #93e36346
+# %% ../nbs/94_basics.ipynb #e1d34653
 def to_tensor(img):
     "PIL RGB image or uint8 array `[H, W, 3]` -> float tensor `[3, H, W]` in [-1, 1]."
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div(127.5).sub(1.0)
@@ -59,7 +60,7 @@ def to_uint8(image):
     "[3, H, W] in [-1, 1] -> numpy uint8 [H, W, 3] (for image files and OpenCV)."
     return image.detach().float().add(1).mul(127.5).round().clamp(0, 255).byte().cpu().permute(1, 2, 0).numpy()
 
-# %% ../nbs/94_basics.ipynb #f220ef1a
+# %% ../nbs/94_basics.ipynb #1ac31a56
 def local_cuda_index():
     "The GPU of this process: its LOCAL_RANK under torchrun (0 without), round-robin over the GPUs there are."
     return int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count()
@@ -73,7 +74,7 @@ def resolve_device(device='auto'):
         if device == 'cuda': device = f'cuda:{local_cuda_index()}'
     return torch.device(device)
 
-# %% ../nbs/94_basics.ipynb #c82cc7ee
+# %% ../nbs/94_basics.ipynb #d10437f0
 class CLIError(Exception): "A user error: reported as one line, exit status 2."
 
 def check_out_dir(out_dir, flag='--out-dir'):
@@ -85,7 +86,19 @@ def check_out_dir(out_dir, flag='--out-dir'):
     except OSError as e:
         raise CLIError(f'cannot write to {flag} {out}: {e.strerror or e}. Choose a writable folder.') from None
 
-# %% ../nbs/94_basics.ipynb #d0b31c0b
+# %% ../nbs/94_basics.ipynb #027eb5bf
+@contextmanager
+def atomic_path(path):
+    "A temporary name (`path` + '.tmp') to write to inside the block; renamed over `path` at its end, removed if it fails."
+    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    try:
+        yield tmp
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())                     # on disk before it takes the name
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+# %% ../nbs/94_basics.ipynb #b8bfcf3e
 def _sync(device):
     if device is not None and torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
 

@@ -188,7 +188,7 @@ class GANsformerBlock(nn.Module):
         h, keys = self.attn(h, keys, values)                                    # global  [B, C, H, W], [B, K, Dy]
         return x + h, keys
 
-# %% ../nbs/01_bipartite.ipynb #b5e11ed7
+# %% ../nbs/01_bipartite.ipynb #f40d3c2d
 @contextmanager
 def keeping_attention(*models):
     "Inside the `with` block every bipartite attention in `models` takes the explicit path and keeps `.attention`; afterwards each is as it was."

@@ -8,39 +8,35 @@ __all__ = ['CHECKPOINT_VERSION', 'COUNTERS', 'NETWORK_CONFIGS', 'BUNDLED_CHECKPO
            'load_generator', 'discriminator_from_state', 'load_optimizer', 'RunFolder', 'release_state', 'save_release',
            'bundled_checkpoint']
 
-# %% ../nbs/95_checkpoints.ipynb #545cff04
-import importlib.util, json, os, re, warnings
+# %% ../nbs/95_checkpoints.ipynb #af1e7c86
+import fcntl, importlib.util, json, os, re, socket, time, warnings
 from dataclasses import fields
 from pathlib import Path
 import torch
+from .basics import atomic_path
 from .generator import Generator, GeneratorConfig
 from .discriminator import Discriminator, DiscriminatorConfig
 
-# %% ../nbs/95_checkpoints.ipynb #98aca13e
+# %% ../nbs/95_checkpoints.ipynb #4cb002d7
 CHECKPOINT_VERSION = 3     # 3: the run's counters as one `state`; no keep_attention in the network configs
 COUNTERS = ('step', 'epoch', 'batch_in_epoch', 'images_seen', 'adversarial_from')      # version 2's top-level keys
 NETWORK_CONFIGS = {'G_config': GeneratorConfig, 'D_config': DiscriminatorConfig}
 
 def save_atomic(obj, path):
-    "torch.save to a temporary file, then rename over `path`: `path` is always complete or absent."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True); raise
+    "torch.save to a temporary file, then rename over `path` (`atomic_path`): `path` is always complete or absent."
+    with atomic_path(path) as tmp: torch.save(obj, tmp)
 
 def upgrade(state, path):
     "A checkpoint of an earlier version in this version's layout (the file's `version` is kept, for the optimiser check)."
     if 'G_config' not in state:
         raise ValueError(f'{path} has no network configs (an early version of gansformer_nb wrote it): its weights do not '
                          f'fit a network this version can rebuild. Use it with the version that wrote it, or train anew.')
+    if state.get('version', 1) >= CHECKPOINT_VERSION: return state
     if 'state' not in state:                                                    # version 2: counters at the top level
         state = {k: v for k, v in state.items() if k not in COUNTERS} | {'state': {k: state[k] for k in COUNTERS if k in state}}
     for key in NETWORK_CONFIGS:
         if key in state: state[key] = {k: v for k, v in state[key].items() if k != 'keep_attention'}   # a mode, now
-    return state
+    return {**state, 'version': CHECKPOINT_VERSION, 'upgraded_from': state.get('version', 1)}
 
 def load_checkpoint(path, map_location='cpu'):
     "Load a checkpoint safely (`weights_only=True`) in this version's layout, with clear errors for missing, truncated or foreign files."
@@ -60,7 +56,7 @@ def latest_checkpoint(out_dir):
     found = sorted(Path(out_dir).joinpath('checkpoints').glob('step_*.pt'))
     return found[-1] if found else None
 
-# %% ../nbs/95_checkpoints.ipynb #7f0adfce
+# %% ../nbs/95_checkpoints.ipynb #8334a926
 def network_config(state, key, source='the checkpoint'):
     "The GeneratorConfig (`key='G_config'`) or DiscriminatorConfig (`'D_config'`) a checkpoint's network was built with."
     cls = NETWORK_CONFIGS[key]
@@ -107,12 +103,12 @@ def discriminator_from_state(state, device='cpu', source='the checkpoint'):
     D = load_weights(Discriminator(network_config(state, 'D_config', source)), state, 'D', source)
     return D.to(device).eval().requires_grad_(False)
 
-# %% ../nbs/95_checkpoints.ipynb #dcc9a40b
+# %% ../nbs/95_checkpoints.ipynb #0b3b0ec3
 def load_optimizer(optimizer, state, name, equalized_lr=True):
     "Adam's moments from checkpoint `state[name]`, keeping `optimizer`'s lr, base_lr and betas (a resume may change them)."
     wanted = [{k: g[k] for k in ('lr', 'base_lr', 'betas') if k in g} for g in optimizer.param_groups]
     try:
-        if state.get('version', 1) < 2 and equalized_lr:
+        if state.get('upgraded_from', state.get('version', 1)) < 2 and equalized_lr:
             raise ValueError('its equalised-lr parameter groups were made by an older version')
         optimizer.load_state_dict(state[name])
     except ValueError as e:
@@ -121,17 +117,57 @@ def load_optimizer(optimizer, state, name, equalized_lr=True):
                          f'to train further, start a new run.') from None
     for g, w in zip(optimizer.param_groups, wanted): g.update(w)
 
-# %% ../nbs/95_checkpoints.ipynb #8b23b2ea
+# %% ../nbs/95_checkpoints.ipynb #2e6e84ea
 class RunFolder:
-    "A run's output folder: checkpoints written atomically and pruned (never another run's), and `metrics.jsonl`."
+    "A run's output folder: held by one run at a time; checkpoints written atomically and pruned (never another run's); `metrics.jsonl`."
     def __init__(self, root, keep=3):
         self.root, self.keep = Path(root), keep
         self.checkpoints, self.metrics = self.root / 'checkpoints', self.root / 'metrics.jsonl'
+        self.lock = self.root / 'run.lock'
         self.written = []                 # checkpoints this run wrote, oldest first
         self.last_healthy = None          # the newest one saved with no skipped update since the save before
         self.resumed_from = None          # the checkpoint this run continues (it may stay beside the new ones)
+        self._fd, self._holds = None, 0   # the open lock file, and how many claims of this process hold it
 
     def path(self, step): return self.checkpoints / f'step_{step:08d}.pt'
+
+    def claim(self, run):
+        "Hold the folder for run `run` (an exclusive lock on run.lock until `release`); None, or why this run may not write here."
+        if self._holds: self._holds += 1; return None                          # this process holds it already
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)                     # the kernel drops it when the process dies
+        except BlockingIOError:
+            os.close(fd); other = self._read_lock()
+            return (f'{self.root} is in use by another run (PID {other.get("pid", "?")} on {other.get("host", "?")}, '
+                    f'since {other.get("since", "?")}): wait for it to finish, or pass another --out-dir.')
+        before, theirs = self._read_lock(), sorted(self.checkpoints.glob('step_*.pt'))
+        if before.get('run') not in (None, run) and theirs:
+            fcntl.flock(fd, fcntl.LOCK_UN); os.close(fd)
+            return (f'{self.root} already holds the checkpoints of another run (run {before["run"]}, newest {theirs[-1].name}; this is '
+                    f'run {run}): writing here would mix the two. Continue that run with --resume {theirs[-1]}, or pass '
+                    f'another --out-dir for this one.')
+        if before.get('pid') not in (None, os.getpid()):
+            warnings.warn(f'{self.lock} was left by PID {before["pid"]} on {before.get("host", "?")} (since {before.get("since", "?")}), '
+                          f'which ended without releasing the folder (killed?): this run takes it over.')
+        self._fd, self._holds = fd, 1
+        self._write_lock(run=run, pid=os.getpid(), host=socket.gethostname(), since=time.strftime('%Y-%m-%d %H:%M:%S'))
+        return None
+
+    def release(self):
+        "Undo one `claim`; the last one records that no process holds the folder and unlocks it."
+        if not self._holds: return
+        self._holds -= 1
+        if self._holds: return
+        self._write_lock(**{**self._read_lock(), 'pid': None, 'released': time.strftime('%Y-%m-%d %H:%M:%S')})
+        fcntl.flock(self._fd, fcntl.LOCK_UN); os.close(self._fd); self._fd = None
+
+    def _read_lock(self):
+        try: return json.loads(self.lock.read_text() or '{}')
+        except (OSError, ValueError): return {}
+
+    def _write_lock(self, **info):
+        os.ftruncate(self._fd, 0); os.pwrite(self._fd, json.dumps(info).encode(), 0); os.fsync(self._fd)
 
     def refusal(self, step):
         "Why a run at `step` must not write here (another run's checkpoints, or later ones it would overwrite), or None."
@@ -144,9 +180,10 @@ class RunFolder:
             return (f'{self.root} already holds {len(others)} checkpoint(s) of another run (newest: {newest.name}); a new '
                     f'run there would be mixed up with them. Continue that run with --resume {newest}, or pass a new --out-dir.')
         if later:
+            healthy = next((p for p in reversed(later) if _healthy(p)), None)        # never advise a diverged checkpoint
             return (f'{self.root} holds checkpoints after step {step} ({", ".join(p.name for p in later[:5])}); continuing '
-                    f'from step {step} there would overwrite them. Pass a new --out-dir for this continuation, or resume '
-                    f'from {later[-1]}.')
+                    f'from step {step} there would overwrite them. Pass a new --out-dir for this continuation'
+                    + (f', or resume from {healthy}.' if healthy else '.'))
         return None
 
     def tidy(self, step):
@@ -155,8 +192,14 @@ class RunFolder:
             for tmp in self.checkpoints.glob('*.tmp'):
                 tmp.unlink(missing_ok=True); warnings.warn(f'removed {tmp}, left by an interrupted save.')
         if self.metrics.exists():
-            lines = [l for l in self.metrics.read_text().splitlines() if l.strip() and json.loads(l).get('step', 0) <= step]
-            self.metrics.write_text(''.join(l + '\n' for l in lines))
+            kept = []
+            for n, line in enumerate(self.metrics.read_text().splitlines(), 1):
+                if not line.strip(): continue
+                try: record = json.loads(line)
+                except ValueError:                                         # torn by a kill mid-write, most likely the last
+                    warnings.warn(f'{self.metrics}: line {n} is not a complete record (a write cut short?): dropped.'); continue
+                if record.get('step', 0) <= step: kept.append(line)
+            with atomic_path(self.metrics) as tmp: tmp.write_text(''.join(l + '\n' for l in kept))
 
     def save(self, state, step, healthy=True):
         "Write checkpoint `state` for `step` atomically, then prune this run's older ones; returns its path."
@@ -179,13 +222,18 @@ class RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.metrics, 'a') as f: f.write(json.dumps(record) + '\n')
 
-# %% ../nbs/95_checkpoints.ipynb #a28205f1
+def _healthy(path):
+    "Whether checkpoint `path` was saved with no skipped (non-finite) update since the save before (read without loading tensors)."
+    try: return bool(torch.load(path, map_location='cpu', weights_only=True, mmap=True).get('healthy', True))
+    except Exception: return False
+
+# %% ../nbs/95_checkpoints.ipynb #58dc6bff
 BUNDLED_CHECKPOINT = 'tiny_celeba64.pt'
 
 def release_state(state, note='', discriminator=True):
     "A training checkpoint reduced to inference: G_ema (and D) in fp16, their configs, the run's config and state, and `note`."
     half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
-    out = {k: state[k] for k in ('version', 'config', 'G_config', 'D_config', 'state') if k in state}
+    out = {k: state[k] for k in ('version', 'upgraded_from', 'config', 'G_config', 'D_config', 'state') if k in state}
     out.update(G_ema=half(state['G_ema']), release=True, note=note)
     if discriminator: out['D'] = half(state['D'])
     return out

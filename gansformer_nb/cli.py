@@ -4,23 +4,27 @@
 
 # %% auto #0
 __all__ = ['train_parser', 'flag_of', 'config_from_args', 'has_data', 'load_resume_checkpoint', 'WandbLogger', 'init_distributed',
-           'stopping_rule', 'train_main', 'train_cli', 'inpaint_parser', 'save_tensor_image', 'inpaint_jobs',
-           'refuse_overwriting_inputs', 'square_window', 'model_mask', 'inpaint_file', 'inpaint_main', 'inpaint_cli']
+           'stopping_rule', 'train_main', 'train_cli', 'inpaint_parser', 'save_image_file', 'save_tensor_image',
+           'inpaint_jobs', 'refuse_overwriting_inputs', 'square_window', 'model_mask', 'inpaint_file', 'inpaint_main',
+           'inpaint_cli']
 
 # %% ../nbs/92_cli.ipynb #0c2d924a
 import argparse, itertools, math, os, sys, warnings
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import fields
 from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
 from PIL import Image
-from .basics import CLIError, ConfigError, check_out_dir, local_cuda_index, resolve_device, to_tensor, to_uint8
+from .basics import (CLIError, ConfigError, atomic_path, check_out_dir, local_cuda_index, resolve_device,
+                                  to_tensor, to_uint8)
 from .data import IMAGE_EXTENSIONS, DataError, list_images, load_mask, read_rgb, resize_mask
 from .checkpoints import latest_checkpoint, load_checkpoint, load_generator, generator_from_state  # also older paths
 from .training import TrainConfig, Trainer
-from .runtime import NonFiniteLossError
+from .runtime import NonFiniteLossError, StoppedBySignal
+from .console import run
 
 # %% ../nbs/92_cli.ipynb #dbaae7f5
 def train_parser():
@@ -56,6 +60,8 @@ def train_parser():
     a('--seed', type=int, default=None, help=f'random seed [{d.seed}]')
     a('--save-interval', type=int, default=None, help=f'steps between checkpoints [preset: celeba256 {d.save_interval}, tiny {t.save_interval}]')
     a('--log-interval', type=int, default=None, help=f'steps between metrics.jsonl lines [preset: celeba256 {d.log_interval}, tiny {t.log_interval}]')
+    a('--eval-interval', type=int, default=None,
+      help=f'steps between validation PSNR evaluations [preset: celeba256 {d.eval_interval}, tiny {t.eval_interval}]')
     a('--resume', default=None, metavar='CHECKPOINT', help='continue the run saved in this checkpoint [start a new run]')
     a('--amp', action=argparse.BooleanOptionalAction, default=None, help='bf16 autocast on CUDA [on]')
     a('--compile', action=argparse.BooleanOptionalAction, default=None, help='torch.compile G and D for the training step (R1 runs eager) [off]')
@@ -211,18 +217,21 @@ def stopping_rule(trainer):
     return rule
 
 def train_main(argv=None):
-    "Entry point of `gansformer_nb_train`."
+    "Entry point of `gansformer_nb_train`: an exit status (0 done, 2 a user error, 130 stopped by a signal)."
     args = train_parser().parse_args(argv)
+    stage, rank, out_dir, held = 'start-up', 0, None, ExitStack()
     try:
         distributed = init_distributed(args.device)
         rank = dist.get_rank() if distributed else 0
         config, notice = config_from_args(args)
+        out_dir = config.out_dir
         try: resolve_device(config.device)
         except RuntimeError as e: raise CLIError(str(e)) from None
         check_out_dir(config.out_dir)
         try:
             trainer = Trainer.resume(args.resume, **{f.name: getattr(config, f.name) for f in fields(config)}) if args.resume \
                 else Trainer(config)
+            held.enter_context(trainer.claimed_folder())   # the folder is this run's until the command ends
             trainer.prepare_folder()                    # another run's checkpoints there: refused before anything runs
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         wandb_logger = None
@@ -241,9 +250,9 @@ def train_main(argv=None):
                 print('changed on resume, and applied: ' + ', '.join(
                     f'{k} {old} → {new}' for k, (old, new) in trainer.resume_changes.items()), flush=True)
         try:
-            trainer.fit()                               # Ctrl-C / SIGTERM: saves at the step boundary, then raises
-        except KeyboardInterrupt:
-            return 130
+            stage = 'training'
+            trainer.fit()                               # a signal: fit saves at the step boundary, says so, and raises
+            stage = 'finished'
         except DataError as e:                          # from a loader worker: its message ends with the original line
             raise CLIError(str(e).strip().splitlines()[-1].split('DataError: ', 1)[-1]) from None
         finally:
@@ -256,13 +265,24 @@ def train_main(argv=None):
             print(f'done: {trainer.state.step} steps{summary}; checkpoints in {Path(config.out_dir) / "checkpoints"}, '
                   f'samples in {Path(config.out_dir) / "samples"}', flush=True)
         return 0
+    except StoppedBySignal:                             # fit printed where it stopped and what it saved
+        return 130
+    except KeyboardInterrupt as e:                      # a signal outside fit's handler: start-up, or after training
+        if rank == 0:
+            newest = latest_checkpoint(out_dir) if out_dir else None
+            where = {'start-up': 'during start-up, before the first step', 'training': 'as training began',
+                     'finished': 'after training finished'}[stage]
+            print(f'gansformer_nb_train: stopped by {e or "SIGINT"} {where}; the newest checkpoint is '
+                  f'{newest or "none (nothing was trained)"}', file=sys.stderr, flush=True)
+        return 130
     except (CLIError, NonFiniteLossError) as e:
         print(f'gansformer_nb_train: error: {e}', file=sys.stderr)
         return 2
     finally:
+        held.close()
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
-def train_cli(): sys.exit(train_main())
+def train_cli(): run('gansformer_nb.cli:train_main')      # `python -m gansformer_nb.cli`, `torchrun -m gansformer_nb.cli`
 
 # %% ../nbs/92_cli.ipynb #9e860a40
 def inpaint_parser():
@@ -280,10 +300,14 @@ def inpaint_parser():
     p.add_argument('--seed', type=int, default=0, help='seed of the noise z [0]')
     return p
 
+def save_image_file(rgb, path):
+    "Write a uint8 `[H, W, 3]` image to `path` (format from its extension) complete or not at all: `atomic_path`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp: Image.fromarray(rgb).save(tmp, format=Image.registered_extensions()[path.suffix.lower()])
+
 def save_tensor_image(t, path):
     "[3, H, W] in [-1, 1] -> image file."
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(t)).save(path)
+    save_image_file(to_uint8(t), path)
 
 def inpaint_jobs(image, mask, out, samples):
     "[(image path, mask path, [output paths])] for a file or a folder; outputs keep the inputs' relative paths."
@@ -305,6 +329,12 @@ def inpaint_jobs(image, mask, out, samples):
     def mask_for(rel):                                  # same relative path, else a unique file name anywhere
         return by_path.get(rel) or (stems[rel.name][0] if len(stems.get(rel.name, [])) == 1 else None)
     rels = [p.relative_to(image).with_suffix('') for p in images]
+    ambiguous = [(p, stems[r.name]) for p, r in zip(images, rels) if mask_for(r) is None and len(stems.get(r.name, [])) > 1]
+    if ambiguous:
+        img, found = ambiguous[0]
+        raise CLIError(f'{len(ambiguous)} image(s) have no mask at their own relative path and several of their name '
+                       f'elsewhere in {mask}, e.g. {img.relative_to(image)}: {", ".join(str(m.relative_to(mask)) for m in found[:5])}. '
+                       f'Put each mask at its image\'s relative path.')
     missing = [str(p.relative_to(image)) for p, r in zip(images, rels) if mask_for(r) is None]
     if missing: raise CLIError(f'{len(missing)} of {len(images)} images have no mask with the same name (or the same '
                                f'relative path) in {mask}: {", ".join(missing[:10])}.')
@@ -379,6 +409,7 @@ def inpaint_file(G, image_path, mask_path, zs, size):
 def inpaint_main(argv=None):
     "Entry point of `gansformer_nb_inpaint`."
     args = inpaint_parser().parse_args(argv)
+    written = 0
     try:
         if args.samples <= 0: raise CLIError(f'--samples must be positive, got {args.samples}.')
         try: device = resolve_device(args.device)
@@ -389,7 +420,7 @@ def inpaint_main(argv=None):
         lossy = sorted({o.suffix for _, _, outs in jobs for o in outs if o.suffix.lower() in ('.jpg', '.jpeg', '.webp')})
         if lossy: print(f'note: {"/".join(lossy)} output is re-encoded lossily, so known pixels change slightly; '
                         f'use .png to keep them exactly.', file=sys.stderr)
-        g, conventions, written = torch.Generator().manual_seed(args.seed), set(), 0
+        g, conventions = torch.Generator().manual_seed(args.seed), set()
         for img_path, mask_path, outs in jobs:
             zs = [G.sample_z(1, generator=g) for _ in outs]
             with warnings.catch_warnings(record=True) as caught:
@@ -398,17 +429,19 @@ def inpaint_main(argv=None):
                 except DataError as e: raise CLIError(str(e)) from None                  # it names the file
             for w in caught: print(f'note: {w.message}', file=sys.stderr)
             conventions.add(convention)
-            for result, out in zip(results, outs):
-                out.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(result).save(out); written += 1
+            for result, out in zip(results, outs): save_image_file(result, out); written += 1
         print(f'wrote {written} image(s) from {len(jobs)} input(s) to {args.out}, each at its input\'s size '
               f'(masks read as {", ".join(sorted(conventions))})')
         return 0
+    except KeyboardInterrupt as e:
+        print(f'gansformer_nb_inpaint: stopped by {e or "SIGINT"} after writing {written} image(s); each is complete, '
+              f'and the rest were not written', file=sys.stderr, flush=True)
+        return 130
     except CLIError as e:
         print(f'gansformer_nb_inpaint: error: {e}', file=sys.stderr)
         return 2
 
-def inpaint_cli(): sys.exit(inpaint_main())
+def inpaint_cli(): run('gansformer_nb.cli:inpaint_main')
 
 # %% ../nbs/92_cli.ipynb #d01c79a9
 #| eval: false

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'shared_path', 'list_images', 'require_folder', 'DataError', 'mask_array', 'load_mask',
            'resize_mask', 'MaskFolder', 'to_8bit', 'read_rgb', 'load_image', 'image_is_readable', 'image_side',
-           'name_some', 'scan_images', 'ImageFolderInpainting', 'PairedInpaintingDataset', 'ResumableSampler',
-           'make_dataloaders']
+           'name_some', 'first_decodable', 'scan_images', 'ImageFolderInpainting', 'PairedInpaintingDataset',
+           'ResumableSampler', 'make_dataloaders']
 
 # %% ../nbs/90_data_files.ipynb #7e7c5785
 import os, warnings
@@ -31,15 +31,18 @@ def shared_path(*parts):
 
 # %% ../nbs/90_data_files.ipynb #2cb196d7
 def list_images(root, recursive=True):
-    "Image files (by extension) under `root`, sorted, following symlinked folders (each real folder once)."
+    "Image files (by extension) under `root`, sorted, following symlinked folders (each real folder once); one warning names what could not be looked into."
     root = Path(root)
     if not recursive: return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    found, seen = [], set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
+    found, seen, unreadable = [], set(), []
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=lambda e: unreadable.append(e.filename)):
         real = os.path.realpath(folder)
         if real in seen: dirs[:] = []; continue                                  # a link loop, or a folder seen twice
         seen.add(real)
         found += [Path(folder) / f for f in files if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+    dangling = [p for p in found if p.is_symlink() and not p.exists()]
+    if unreadable: warnings.warn(f'skipped {len(unreadable)} folder(s) under {root} that cannot be read: {name_some(unreadable)}')
+    if dangling: warnings.warn(f'skipped {len(dangling)} link(s) under {root} whose target is missing: {name_some(dangling)}')
     return sorted(p for p in found if p.is_file())
 
 def require_folder(root, what, layout):
@@ -111,9 +114,12 @@ class MaskFolder:
         self.conventions.add(convention)
         if self.img_size and m.shape != (self.img_size, self.img_size):
             if not self._warned:
-                warnings.warn(f'masks in {self.root} are {m.shape[1]}×{m.shape[0]}: resized to '
-                              f'{self.img_size}×{self.img_size} with nearest neighbour.')
+                warnings.warn(f'masks in {self.root} are {m.shape[1]}×{m.shape[0]}: '
+                              + ('centre-cropped to a square (as images are), then ' if m.shape[0] != m.shape[1] else '')
+                              + f'resized to {self.img_size}×{self.img_size} with nearest neighbour.')
                 self._warned = True
+            h, w = m.shape; s = min(h, w)
+            m = m[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]            # the crop `load_image` makes
             m = resize_mask(m, (self.img_size, self.img_size))
         return m
 
@@ -163,6 +169,16 @@ def image_side(path):
 
 def name_some(paths, n=10):
     return ', '.join(str(p) for p in paths[:n]) + (f' and {len(paths) - n} more' if len(paths) > n else '')
+
+def first_decodable(items, count=None, load=read_rgb, what='images'):
+    "The first `count` of `items` (all, when None) that `load` decodes completely; one warning names the ones it could not."
+    good, bad = [], []
+    for item in items:
+        if count is not None and len(good) == count: break
+        try: load(item); good.append(item)
+        except DataError: bad.append(item)
+    if bad: warnings.warn(f'skipped {len(bad)} {what} that cannot be decoded (they are damaged inside): {name_some(bad)}')
+    return good
 
 def scan_images(paths, what='images', min_size=None):
     "Keep the readable files; one warning names the rest, one more those smaller than `min_size` (they get upscaled)."
@@ -233,6 +249,13 @@ class PairedInpaintingDataset(InpaintingDataset):
         readable = set(scan_images([*masked.values(), *truth.values()], min_size=img_size))
         self.pairs = [(masked[k], truth[k]) for k in sorted(truth) if masked[k] in readable and truth[k] in readable]
         if not self.pairs: raise FileNotFoundError(f'no readable image pairs in {self.root}.')
+        def shapes(p):
+            with Image.open(p) as im: return im.size
+        if unlike := [(m, t) for m, t in self.pairs if abs(shapes(m)[0] / shapes(m)[1] - shapes(t)[0] / shapes(t)[1]) > 0.01]:
+            (m, t), (mw, mh), (tw, th) = unlike[0], shapes(unlike[0][0]), shapes(unlike[0][1])
+            raise DataError(f'{len(unlike)} pair(s) in {self.root} have images of different shapes (e.g. extracted/{m.name} is '
+                            f'{mw}×{mh}, ground_truth/{t.name} is {tw}×{th}): both are centre-cropped to a square, so the hole '
+                            f'would be read from different crops. Give each pair the same shape.')
         self.diff_threshold = diff_threshold
 
     def __len__(self): return len(self.pairs)

@@ -9,7 +9,8 @@ __all__ = ['eval_parser', 'checkpoint_methods', 'eval_main', 'eval_cli']
 import argparse, json, sys, warnings
 from functools import partial
 from pathlib import Path
-from .basics import CLIError, check_out_dir, resolve_device
+from .basics import CLIError, atomic_path, check_out_dir, resolve_device
+from .console import run
 from .data import shared_path, MaskFolder
 from .checkpoints import load_generator
 from .evaluate import (BASELINES, LPIPS_FILE, FID_RELIABLE_COUNT, load_lpips, load_fid, evaluation_set,
@@ -31,7 +32,8 @@ def eval_parser():
     p.add_argument('--baselines', nargs='*', default=list(BASELINES), choices=list(BASELINES), help='classical baselines')
     p.add_argument('--lpips-weights', default=None, help=f'LPIPS state dict (default: $GANSFORMER_NB_LPIPS_WEIGHTS or ../shared/weights/{LPIPS_FILE})')
     p.add_argument('--no-lpips', action='store_true', help='skip LPIPS')
-    p.add_argument('--fid-weights', default=None, help='Inception weights for FID (default: torch-fidelity downloads them)')
+    p.add_argument('--fid-weights', default=None, help='Inception-v3 weights for FID, read with weights_only=True '
+                   '(default: $GANSFORMER_NB_FID_WEIGHTS, else torch hub\'s cache, downloaded there if absent)')
     p.add_argument('--no-fid', action='store_true', help='skip FID')
     p.add_argument('--figure-count', type=int, default=6, help='images in comparison.png')
     p.add_argument('--out', default='runs/eval', help='output folder')
@@ -86,24 +88,30 @@ def eval_main(argv=None):
                 notes.append(f'LPIPS skipped: {e}')
         fid = None
         if not args.no_fid:
-            fid, reason = load_fid(args.fid_weights, device)
-            if reason: notes.append(reason)
-            elif len(images) < FID_RELIABLE_COUNT:
+            try: fid, note = load_fid(args.fid_weights, device)          # named weights that cannot be used: an error
+            except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
+            if note: notes.append(note)
+            if fid is not None and len(images) < FID_RELIABLE_COUNT:
                 notes.append(f'FID on {len(images)} < {FID_RELIABLE_COUNT} images is unreliable (biased upward, noisy): compare it only within this table')
         out = Path(args.out)
         check_out_dir(out, '--out')                                           # before the long part
         rows, outputs = evaluate_methods(methods, images, masks, lpips_model, fid)
         table = markdown_table(rows, notes)
         print(table)
-        write_csv(rows, out / 'results.csv')
-        (out / 'results.md').write_text(table + '\n')
-        (out / 'results.json').write_text(json.dumps(dict(rows=rows, notes=notes, args=vars(args)), indent=1))
         import matplotlib.pyplot as plt                                        # headless: matplotlib falls back to Agg
-        plt.close(comparison_figure(outputs, images, masks, args.figure_count, out / 'comparison.png'))
+        with atomic_path(out / 'results.csv') as f: write_csv(rows, f)          # each file complete, or left as it was
+        with atomic_path(out / 'results.md') as f: f.write_text(table + '\n')
+        with atomic_path(out / 'results.json') as f: f.write_text(json.dumps(dict(rows=rows, notes=notes, args=vars(args)), indent=1))
+        with atomic_path(out / 'comparison.png') as f:
+            plt.close(comparison_figure(outputs, images, masks, args.figure_count, f))
         print(f'\nwrote results.csv, results.md, results.json and comparison.png to {out}')
         return 0
+    except KeyboardInterrupt as e:
+        print(f'gansformer_nb_eval: stopped by {e or "SIGINT"}; the files of --out are each complete (as before, or new)',
+              file=sys.stderr, flush=True)
+        return 130
     except CLIError as e:
         print(f'gansformer_nb_eval: error: {e}', file=sys.stderr)
         return 2
 
-def eval_cli(): sys.exit(eval_main())
+def eval_cli(): run('gansformer_nb.eval_cli:eval_main')

@@ -8,7 +8,8 @@ __all__ = ['EQUALIZED_LAYERS', 'run_identity', 'resumable', 'TrainConfig', 'buil
            'quick_config']
 
 # %% ../nbs/06_training.ipynb #bb9b408d
-import copy, math, time, warnings
+import copy, math, time, uuid, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, fields
 from functools import cached_property
 from pathlib import Path
@@ -20,12 +21,14 @@ from .basics import PresetConfig, ConfigError, to_unit, resolve_device
 from .generator import Generator, GeneratorConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
 from .masks import MaskGenerator, SyntheticFaces
-from .data import ImageFolderInpainting, PairedInpaintingDataset, MaskFolder, make_dataloaders
+from .data import (ImageFolderInpainting, PairedInpaintingDataset, MaskFolder, make_dataloaders, first_decodable,
+                                read_rgb, DataError)
 from .losses import generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam
 from .evaluate import psnr
 from .checkpoints import (CHECKPOINT_VERSION, RunFolder, load_checkpoint, load_weights, load_optimizer,
                                        latest_checkpoint, bundled_checkpoint, save_release)   # the last two: older paths, kept
-from .runtime import Processes, UpdateGuard, StopSignals, ProgressLog, NonFiniteLossError, bf16_autocast, training_copies
+from .runtime import (Processes, UpdateGuard, StopSignals, StoppedBySignal, ProgressLog, NonFiniteLossError,
+                                   bf16_autocast, training_copies)
 
 # %% ../nbs/06_training.ipynb #b4e7dbcf
 def run_identity(default):
@@ -140,7 +143,7 @@ def build_datasets(c: TrainConfig):
     if c.data == 'paired':
         train = PairedInpaintingDataset(root, c.img_size, train=True)
         val = PairedInpaintingDataset(root, c.img_size, train=False)
-        return hold_out(train, val, 'pairs', c.val_count)
+        return hold_out(train, val, 'pairs', c.val_count, load=lambda pair: [read_rgb(p) for p in pair])
     if (root / 'train').is_dir() and (root / 'val').is_dir() and not c.val_root:
         root, val_root = root / 'train', root / 'val'
     else:
@@ -148,19 +151,22 @@ def build_datasets(c: TrainConfig):
     train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed, cache=c.cache_images)
     if val_root:
         val = ImageFolderInpainting(val_root, c.img_size, masks=val_masks, train=False)
-        val.files = val.files[:c.val_count]
+        found, val.files = len(val.files), first_decodable(val.files, c.val_count, what='validation images')   # decoded once, here
+        if not val.files: raise DataError(f'none of the {found} images in {val_root} can be decoded: replace them.')
         return train, val
     return hold_out(train, ImageFolderInpainting(root, c.img_size, masks=val_masks, train=False), 'files', c.val_count)
 
-def hold_out(train, val, attr, count):
-    "Split one folder: the last `count` items validate, the rest train."
+def hold_out(train, val, attr, count, load=read_rgb):
+    "Split one folder: the last `count` items that decode validate (a damaged one is skipped, with a warning), the rest train."
     items = getattr(train, attr)
     if len(items) < 2 * count:
         count = max(1, len(items) // 10)
-    setattr(train, attr, items[:-count]); setattr(val, attr, items[-count:])
+    held = first_decodable(reversed(items), count, load, what='validation items')[::-1]
+    if not held: raise DataError(f'none of the {len(items)} items can be decoded to validate on: replace the damaged files.')
+    setattr(train, attr, [x for x in items if x not in held]); setattr(val, attr, held)
     return train, val
 
-# %% ../nbs/06_training.ipynb #ad12a6b3
+# %% ../nbs/06_training.ipynb #8701dbf5
 @dataclass
 class TrainState:
     "Where a run is: the counters a checkpoint saves and a resume continues from."
@@ -169,6 +175,7 @@ class TrainState:
     batch_in_epoch: int = 0       # batches of the current epoch done
     images_seen: int = 0          # over all processes
     adversarial_from: int = None  # the step at which D joined after the warm-up (None: not yet, or no warm-up)
+    run: str = None               # the run's identity: what its run folder is claimed for (appendix 95)
 
     def advance(self, images):
         "Count one training step of `images` images."
@@ -177,7 +184,7 @@ class TrainState:
     def next_epoch(self):
         self.epoch += 1; self.batch_in_epoch = 0
 
-# %% ../nbs/06_training.ipynb #bcdd79b0
+# %% ../nbs/06_training.ipynb #0f4c41e3
 class Phase(NamedTuple):
     "A part of a training step: its name, the network it updates (None: none by gradient) and its interval in steps."
     name: str
@@ -253,12 +260,13 @@ class Trainer:
         items = [val_set[i] for i in range(min(c.sample_count, len(val_set)))]
         self.fixed = {k: torch.stack([it[k] for it in items]).to(self.device) for k in ('image', 'mask')}
         self.fixed['z'] = self.G.sample_z(len(items), generator=torch.Generator().manual_seed(c.seed + 7))  # [n, K+1, z_dim]
-        self.state = TrainState()
+        self.state = TrainState(run=uuid.uuid4().hex[:12])
         self.guard = UpdateGuard(self.processes, advice=self.divergence_advice)   # non-finite updates are skipped (91)
         self.folder = RunFolder(c.out_dir, c.keep_checkpoints)             # checkpoints and metrics.jsonl (95)
         if self.processes.is_main: self.folder.checkpoints.mkdir(parents=True, exist_ok=True)
         self.history, self.loggers = [], []                             # logged records; callables (record, step)
-        self.resume_changes, self.started = {}, None                    # set by resume; by the loop (its clock)
+        self.resume_changes, self.started, self.saved_at = {}, None, None   # set by resume; the loop's clock; last save
+        self.stepping = False                                           # inside a train_step (for the stop's line)
 
     @property
     def device(self): return self.processes.device
@@ -294,12 +302,16 @@ class Trainer:
         self.state.adversarial_from = self.state.step
         return False
 
-    def phases(self): return build_phases(self.config, adversarial=not self.in_warmup())
+    def phases(self):
+        "This step's phases: the warm-up's while it lasts. A decision every process takes together (appendix 91)."
+        return build_phases(self.config, adversarial=not self.in_warmup())
 
     def set_learning_rate(self):
-        "Cosine schedule: lr = base · (1 + cos(π·progress)) / 2; constant leaves the base rates."
-        if self.config.lr_schedule != 'cosine': return
-        factor = 0.5 * (1 + math.cos(math.pi * self.progress()))
+        "Cosine schedule: lr = base · (1 + cos(π·progress)) / 2 (rank 0's progress, on a clock); constant leaves the base rates."
+        c = self.config
+        if c.lr_schedule != 'cosine': return
+        progress = self.processes.from_rank0(self.progress()) if c.max_minutes else self.progress()   # the same on every rank
+        factor = 0.5 * (1 + math.cos(math.pi * progress))
         for opt in (self.opt_G, self.opt_D):
             for g in opt.param_groups: g['lr'] = g['base_lr'] * factor
 
@@ -370,49 +382,63 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     def train_steps(self, n=None, eval_every=None, after_step=None, records=True):
-        """The loop: `train_step` on batch after batch, epoch after epoch, from where the run stands, until `n` steps are
-        done or the run's limits are reached. `after_step(losses, last)` runs after each step (fit's bookkeeping).
+        """The loop: `train_step` on batch after batch, epoch after epoch, from where the run stands: `n` steps, or
+        (`n=None`) until the run's limits. `after_step(losses, last)` runs after each step (fit's bookkeeping).
         Returns one record per step (its losses), with an evaluation every `eval_every` steps."""
-        self.started, done, out = time.perf_counter(), 0, []
-        while not (self.finished() or (n is not None and done >= n)):
+        self.started, done, out = time.perf_counter(), 0, []              # the clock of `max_minutes`, from here
+        more = lambda: done < n if n is not None else not self.finished()
+        self.stepping = True                                               # from a batch's fetch to the end of its step
+        while more():
             sampler = self.train_loader.sampler                              # this epoch's order, from where it stopped
             sampler.set_epoch(self.state.epoch); sampler.set_start(self.state.batch_in_epoch * self.config.batch_size)
             for batch in self.train_loader:
                 self.set_learning_rate()
                 losses = self.train_step(batch)
                 self.state.advance(self.config.batch_size * self.processes.world); done += 1
+                self.stepping = False
                 if records: out.append({'step': self.state.step, **losses})
                 if eval_every and self.state.step % eval_every == 0: out.append({'step': self.state.step, **self.evaluate()})
-                last = self.finished() or done == n
+                last = not more()
                 if after_step is not None: after_step(losses, last)
                 if last: break
+                self.stepping = True
             else: self.state.next_epoch()                                    # the epoch ran to its end
+        self.stepping = False
         return out
 
     def fit(self):
         """Train until the first of `num_epochs`, `max_steps`, `max_minutes`: the loop, with logs, samples, evaluation and
-        checkpoints at their intervals and once more at the end. SIGINT or SIGTERM stops it at a step boundary, with
-        that step's checkpoint (appendix 91). Returns the history of logged metrics."""
+        checkpoints at their intervals and once more at the end, holding the run folder (no other run may write there).
+        From its first line to its last, SIGINT or SIGTERM stops it at a step boundary with that step's checkpoint,
+        raising StoppedBySignal (appendix 91). Returns the history of logged metrics."""
         c, first = self.config, self.state.step
-        self.prepare_folder()
-        progress = ProgressLog(self.total_steps(), first, c.log_interval, c.batch_size * self.processes.world,
-                               enabled=self.processes.is_main and not self.quiet)
-        with StopSignals(self.processes, lambda: self.state.step) as stop:
+        doing = lambda: (f'finishing step {self.state.step + 1}' if self.stepping else      # for the signal's line
+                         f'finishing step {self.state.step} (its logs, evaluation or save)')
+        with StopSignals(self.processes, doing) as stop, self.claimed_folder():       # the folder is this run's alone
+            def stop_here():                                                 # a signal: this step boundary, saved
+                saved = self.saved_at == self.state.step                     # (by the save just made, or before)
+                path = self.folder.path(self.state.step) if saved else self.save_checkpoint() if self.state.step > first else None
+                stop.stop(self.state.step, path)
             def after_step(losses, last):
                 if (averages := progress.add(losses, self.state.step)) is not None: self.log(averages)
-                if stop.requested():                                         # a signal: save this step boundary, stop
-                    path = self.save_checkpoint()
-                    if self.processes.is_main: print(f'stopped at step {self.state.step}: saved {path}', flush=True)
-                    raise KeyboardInterrupt(f'stopped by a signal at step {self.state.step}')
-                if not last: self.report_and_save()
-            try: self.train_steps(after_step=after_step, records=False)
-            except KeyboardInterrupt:
-                if stop.signum is None and self.processes.is_main:           # raised mid-step (no handler): not saved
+                if stop.requested(): stop_here()
+                if not last:
+                    self.report_and_save()
+                    if stop.requested(): stop_here()                         # a signal during evaluation or the save
+            self.prepare_folder()
+            progress = ProgressLog(self.total_steps(), first, c.log_interval, c.batch_size * self.processes.world,
+                                   enabled=self.processes.is_main and not self.quiet)
+            try:
+                if stop.requested(): stop_here()                             # a signal before the first step
+                self.train_steps(after_step=after_step, records=False)
+                if self.state.step > first or first == 0: self.report_and_save(final=True)   # a resume with nothing to do saves nothing
+                if stop.requested(): stop_here()                             # a signal during the final evaluation or save
+            except KeyboardInterrupt as e:
+                if not isinstance(e, StoppedBySignal) and self.processes.is_main:   # raised mid-step (no handler): not saved
                     print(f'interrupted during step {self.state.step + 1}: not saved (a mid-step state would not resume '
                           f'exactly); the newest checkpoint is {latest_checkpoint(self.folder.root)}', flush=True)
                 raise
             finally: progress.close()
-        if self.state.step > first or first == 0: self.report_and_save(final=True)   # a resume with nothing to do saves nothing
         return self.history
 
     # ---- evaluation, samples and logs (always G_ema) -------------------------------------------------------------
@@ -465,7 +491,7 @@ class Trainer:
         "Continue from checkpoint `state`: weights, Adam's moments, the TrainState, random states; this config's learning rates."
         for name in ('G', 'D', 'G_ema'): load_weights(getattr(self, name), state, name)
         for name in ('opt_G', 'opt_D'): load_optimizer(getattr(self, name), state, name, self.config.equalized_lr)
-        self.state = TrainState(**state['state'])
+        self.state = TrainState(**{'run': self.state.run, **state['state']})   # (an older checkpoint: a new identity)
         saved, c = state['config'], self.config
         self.resume_changes = {k: (saved[k], getattr(c, k)) for k in TrainConfig.on_resume('applied')
                                if k in saved and saved[k] != getattr(c, k)}
@@ -474,7 +500,18 @@ class Trainer:
     def save_checkpoint(self):
         "Write this step's checkpoint (rank 0) and prune older ones. Call it on every process: it gathers their random states."
         rng, healthy = self.processes.rng_state(), self.guard.saved()
-        return self.folder.save(self.state_dict(rng), self.state.step, healthy) if self.processes.is_main else None
+        path = self.folder.save(self.state_dict(rng), self.state.step, healthy) if self.processes.is_main else None
+        self.saved_at = self.state.step
+        return path
+
+    @contextmanager
+    def claimed_folder(self):
+        "Hold the run folder for this run while the block runs (rank 0 claims it; every process stops, or none)."
+        error = self.folder.claim(self.state.run) if self.processes.is_main else None
+        if self.processes.agreed(error is not None): raise ValueError(error or 'rank 0 could not claim the output folder (see its message).')
+        try: yield
+        finally:
+            if self.processes.is_main: self.folder.release()
 
     def prepare_folder(self):
         "Before training: refuse to mix with another run's checkpoints (every process stops, or none), then tidy up."
@@ -483,11 +520,12 @@ class Trainer:
         if self.processes.is_main: self.folder.tidy(self.state.step)
 
     def divergence_advice(self):
-        "What to do after ten non-finite updates in a row (the message of NonFiniteLossError)."
-        if self.folder.last_healthy is None:
-            return 'no checkpoint was saved before the losses became non-finite: start again with a lower --lr'
-        return (f'resume from {self.folder.last_healthy} (the newest checkpoint saved before any non-finite loss) '
-                'with a lower --lr')
+        "What to do after ten non-finite updates in a row (ends the message of NonFiniteLossError): a command that works."
+        good = self.folder.last_healthy
+        if good is None: return 'no checkpoint was saved before the losses became non-finite: start again with a lower --lr'
+        fresh = f'{self.folder.root}-from-{int(Path(good).stem[5:])}'       # the diverged checkpoints stay where they are
+        return (f'the newest checkpoint saved before any non-finite loss is {good}. Continue from it with a lower learning '
+                f'rate, into a new folder: gansformer_nb_train --resume {good} --lr {self.config.learning_rate / 2:g} --out-dir {fresh}')
 
     @classmethod
     def resume(cls, path, train_set=None, val_set=None, quiet=False, **overrides):
@@ -496,7 +534,11 @@ class Trainer:
         if state.get('release'):
             raise ValueError(f'{path} is a release (G_ema and D in fp16, no optimiser state): it can be evaluated, inspected '
                              f'and used to inpaint, not resumed. Resume from a training checkpoint (checkpoints/step_*.pt).')
-        trainer = cls(TrainConfig(**{**state['config'], **overrides}), train_set, val_set, quiet=quiet)
+        saved = state['config']
+        if changed := [k for k in TrainConfig.on_resume('kept') if k in overrides and k in saved and overrides[k] != saved[k]]:
+            raise ValueError(f'{path}: a resume keeps what defines the run, and these would change: ' + ', '.join(
+                f'{k} ({saved[k]!r} → {overrides[k]!r})' for k in changed) + '. Start a new run for them.')
+        trainer = cls(TrainConfig(**{**saved, **overrides}), train_set, val_set, quiet=quiet)
         trainer.load_state_dict(state)
         trainer.folder.resumed_from = Path(path).resolve()
         if state.get('healthy', True): trainer.folder.last_healthy = Path(path)     # the advice after a divergence

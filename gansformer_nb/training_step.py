@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/96_moved_names.ipynb #66d599e5
+# %% ../nbs/96_moved_names.ipynb #d649ab85
 from .training import TrainConfig, Trainer, TrainState, build_datasets, train_steps, quick_config, param_groups
 from .evaluate import psnr
 from .basics import resolve_device
