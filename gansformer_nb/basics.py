@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['ConfigError', 'PresetConfig', 'check_image_size', 'to_tensor', 'to_unit', 'to_rgb', 'to_uint8', 'local_cuda_index',
-           'resolve_device', 'CLIError', 'check_out_dir', 'atomic_path', 'seconds_per_call', 'allocator_peak']
+           'resolve_device', 'CLIError', 'check_out_dir', 'remove_if_empty', 'atomic_path', 'seconds_per_call',
+           'allocator_peak']
 
 # %% ../nbs/94_basics.ipynb #8909c8cb
 import math, os, statistics, time
@@ -78,13 +79,21 @@ def resolve_device(device='auto'):
 class CLIError(Exception): "A user error: reported as one line, exit status 2."
 
 def check_out_dir(out_dir, flag='--out-dir'):
-    "Fail early, with the path, when the output folder cannot be written."
+    "Fail early, with the path, when the output folder cannot be written. Returns the folders it made, outermost first."
     out = Path(out_dir)
+    made = [p for p in (out, *out.parents) if not p.exists()][::-1]
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f'.write_test.{os.getpid()}'; probe.write_text('ok'); probe.unlink()   # one per process
     except OSError as e:
         raise CLIError(f'cannot write to {flag} {out}: {e.strerror or e}. Choose a writable folder.') from None
+    return made
+
+def remove_if_empty(folders):
+    "Remove `folders` (those `check_out_dir` made), innermost first, while they are empty: a command that fails leaves nothing behind."
+    for folder in reversed(folders):
+        try: folder.rmdir()
+        except OSError: return
 
 # %% ../nbs/94_basics.ipynb #027eb5bf
 @contextmanager

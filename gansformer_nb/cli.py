@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['train_parser', 'flag_of', 'config_from_args', 'has_data', 'load_resume_checkpoint', 'WandbLogger', 'init_distributed',
            'stopping_rule', 'train_main', 'train_cli', 'inpaint_parser', 'save_image_file', 'save_tensor_image',
-           'inpaint_jobs', 'refuse_overwriting_inputs', 'square_window', 'model_mask', 'inpaint_file', 'inpaint_main',
-           'inpaint_cli']
+           'inpaint_jobs', 'refuse_overwriting_inputs', 'square_window', 'model_mask', 'blend_upsampled',
+           'inpaint_file', 'inpaint_main', 'inpaint_cli']
 
 # %% ../nbs/92_cli.ipynb #0c2d924a
 import argparse, itertools, math, os, sys, warnings
@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
+import torchvision.transforms.functional as TF
 from PIL import Image
-from .basics import (CLIError, ConfigError, atomic_path, check_out_dir, local_cuda_index, resolve_device,
+from .basics import (CLIError, ConfigError, atomic_path, check_out_dir, remove_if_empty, local_cuda_index, resolve_device,
                                   to_tensor, to_uint8)
 from .data import IMAGE_EXTENSIONS, DataError, list_images, load_mask, read_rgb, resize_mask
 from .checkpoints import latest_checkpoint, load_checkpoint, load_generator, generator_from_state  # also older paths
@@ -219,7 +221,7 @@ def stopping_rule(trainer):
 def train_main(argv=None):
     "Entry point of `gansformer_nb_train`: an exit status (0 done, 2 a user error, 130 stopped by a signal)."
     args = train_parser().parse_args(argv)
-    stage, rank, out_dir, held = 'start-up', 0, None, ExitStack()
+    stage, rank, out_dir, held, made = 'start-up', 0, None, ExitStack(), []
     try:
         distributed = init_distributed(args.device)
         rank = dist.get_rank() if distributed else 0
@@ -227,7 +229,7 @@ def train_main(argv=None):
         out_dir = config.out_dir
         try: resolve_device(config.device)
         except RuntimeError as e: raise CLIError(str(e)) from None
-        check_out_dir(config.out_dir)
+        made = check_out_dir(config.out_dir)          # removed again if the run fails before it writes anything
         try:
             trainer = Trainer.resume(args.resume, **{f.name: getattr(config, f.name) for f in fields(config)}) if args.resume \
                 else Trainer(config)
@@ -277,6 +279,7 @@ def train_main(argv=None):
         return 130
     except (CLIError, NonFiniteLossError) as e:
         print(f'gansformer_nb_train: error: {e}', file=sys.stderr)
+        if rank == 0: remove_if_empty(made)
         return 2
     finally:
         held.close()
@@ -369,6 +372,20 @@ def model_mask(keep, size):
     box = np.asarray(Image.fromarray((keep * 255).astype(np.uint8)).resize((size, size), Image.BOX))
     return torch.from_numpy((box == 255).astype(np.float32))[None, None]
 
+def blend_upsampled(crop, keep, output, sigma):
+    """The hole of `crop` `[s, s, 3]` uint8 filled from the model's `output` (its composite at the model's size, upsampled
+    smoothly to `[s, s, 3]` floats): the fill, plus the known pixels' difference from `output` spread into the hole by a
+    normalised Gaussian blur (σ = `sigma`), so the fill meets the known pixels without a seam. Known pixels are kept."""
+    known = torch.from_numpy(keep >= 0.5).float()[None]                                # [1, s, s]
+    crop_f, out_f = (torch.from_numpy(np.asarray(a, np.float32)).permute(2, 0, 1) for a in (crop, output))   # [3, s, s]
+    k = 2 * math.ceil(3 * sigma) + 1
+    blur = lambda t: TF.gaussian_blur(t[None], [k, k], [sigma, sigma])[0]
+    weight = blur(known)                                                               # how much known lies near
+    correction = blur((crop_f - out_f) * known) / weight.clamp_min(1e-3)               # the known pixels' offset, spread
+    correction = correction * (weight / 0.05).clamp(max=1)                             # fading out deep in the hole
+    filled = (out_f + correction).clamp(0, 255).round().permute(1, 2, 0).numpy().astype(np.uint8)
+    return np.where((keep >= 0.5)[..., None], crop, filled)
+
 @torch.no_grad()
 def inpaint_file(G, image_path, mask_path, zs, size):
     "Fill the holes of one image at its own size: [uint8 [H, W, 3] per z], and the mask convention."
@@ -398,8 +415,11 @@ def inpaint_file(G, image_path, mask_path, zs, size):
     mask = model_mask(crop_keep, size).to(image.device)                             # [1, 1, s, s]
     outs = []
     for z in zs:
-        fill = to_uint8(G(image, mask, z)[0])                                      # [s, s, 3]
-        fill = np.asarray(Image.fromarray(fill).resize((side, side), Image.LANCZOS))  # back to the crop's size
+        output = G(image, mask, z)                                                  # [1, 3, s, s] in [-1, 1]
+        up = F.interpolate(output.float().cpu(), size=(side, side), mode='bicubic', align_corners=False) if side != size else output.cpu()
+        up = ((up[0].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).numpy()           # [side, side, 3], smooth
+        fill = blend_upsampled(rgb[y0:y0 + side, x0:x0 + side], crop_keep, up, sigma=max(1.0, side / size)) if side != size \
+            else np.where((crop_keep >= 0.5)[..., None], rgb[y0:y0 + side, x0:x0 + side], up.round().astype(np.uint8))
         result = rgb.copy(); region = result[y0:y0 + side, x0:x0 + side]
         region[crop_keep < 0.5] = fill[crop_keep < 0.5]                             # only hole pixels change
         outs.append(result)
@@ -430,8 +450,9 @@ def inpaint_main(argv=None):
             for w in caught: print(f'note: {w.message}', file=sys.stderr)
             conventions.add(convention)
             for result, out in zip(results, outs): save_image_file(result, out); written += 1
-        print(f'wrote {written} image(s) from {len(jobs)} input(s) to {args.out}, each at its input\'s size '
-              f'(masks read as {", ".join(sorted(conventions))})')
+        print(f'wrote {written} image(s) from {len(jobs)} input(s) to {args.out}, each at its input\'s size, filled by '
+              f'the model at its {G.config.img_size}×{G.config.img_size} (larger inputs: upsampled, blended at the seam; '
+              f'masks read as {", ".join(sorted(conventions))})')
         return 0
     except KeyboardInterrupt as e:
         print(f'gansformer_nb_inpaint: stopped by {e or "SIGINT"} after writing {written} image(s); each is complete, '

@@ -193,8 +193,8 @@ def scan_images(paths, what='images', min_size=None):
 # %% ../nbs/90_data_files.ipynb #1eff8fc1
 class ImageFolderInpainting(InpaintingDataset):
     "Every image under `root` (recursively), with free-form or folder masks. Use it for CelebA-HQ."
-    def __init__(self, root, img_size=256, masks='thick', train=True, mask_seed=0, cache=False):
-        super().__init__(img_size, masks, train, mask_seed)
+    def __init__(self, root, img_size=256, masks='thick', train=True, mask_seed=0, cache=False, generate=0.0):
+        super().__init__(img_size, masks, train, mask_seed, generate)
         self.cache = {} if cache else None                  # path -> decoded image (each worker keeps its own)
         self.root = require_folder(root, 'image', f'a folder (searched recursively) of {"/".join(IMAGE_EXTENSIONS)} images')
         files = list_images(self.root)
@@ -290,8 +290,11 @@ def make_dataloaders(train_set, val_set=None, batch_size=16, num_workers=2, devi
     distributed = dist.is_available() and dist.is_initialized()
     world = dist.get_world_size() if distributed else 1
     if len(train_set) < batch_size * world:
+        n, held = len(train_set), getattr(train_set, 'held_out', 0)
+        kept = f'; {held} more held out to validate on' if held else ''
         raise ValueError(f'batch size {batch_size}{f" × {world} processes" if world > 1 else ""} is larger than the '
-                         f'training set ({len(train_set)} images): lower --batch-size or add images.')
+                         f'training set ({n} image{"s" * (n != 1)}{kept}): lower --batch-size or add images'
+                         + (' (a train/ and val/ layout keeps every training image)' if held else '') + '.')
     common = dict(num_workers=num_workers, pin_memory=str(device).startswith('cuda'),
                   persistent_workers=num_workers > 0)
     sampler = ResumableSampler(train_set, world, dist.get_rank() if distributed else 0, seed)

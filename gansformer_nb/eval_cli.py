@@ -9,7 +9,7 @@ __all__ = ['eval_parser', 'checkpoint_methods', 'eval_main', 'eval_cli']
 import argparse, json, sys, warnings
 from functools import partial
 from pathlib import Path
-from .basics import CLIError, atomic_path, check_out_dir, resolve_device
+from .basics import CLIError, atomic_path, check_out_dir, remove_if_empty, resolve_device
 from .console import run
 from .data import shared_path, MaskFolder
 from .checkpoints import load_generator
@@ -18,28 +18,30 @@ from .evaluate import (BASELINES, LPIPS_FILE, FID_RELIABLE_COUNT, load_lpips, lo
 
 # %% ../nbs/93_eval_cli.ipynb #542911f5
 def eval_parser():
-    p = argparse.ArgumentParser(prog='gansformer_nb_eval', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                description='Score inpainting checkpoints and classical baselines on the same images and masks.')
-    p.add_argument('--checkpoint', action='append', default=[], metavar='[NAME=]PATH',
-                   help='training checkpoint (repeatable); its G_ema is evaluated')
-    p.add_argument('--data', default=None, help='folder of images (default: ../shared/data/celebahq256/val if present)')
-    p.add_argument('--masks', default=None, help='folder of masks, 255 = keep (default: the mask generator)')
-    p.add_argument('--mask-preset', default='thick', choices=['thin', 'medium', 'thick'], help='generator masks, without --masks')
-    p.add_argument('--mask-seed', type=int, default=0, help='seed of the generator masks')
-    p.add_argument('--masks-per-image', type=int, default=4, help='each image is scored with the first N masks')
-    p.add_argument('--img-size', type=int, default=64, help='evaluation resolution')
-    p.add_argument('--max-images', type=int, default=None, help='use only the first N images (sorted by name)')
-    p.add_argument('--baselines', nargs='*', default=list(BASELINES), choices=list(BASELINES), help='classical baselines')
-    p.add_argument('--lpips-weights', default=None, help=f'LPIPS state dict (default: $GANSFORMER_NB_LPIPS_WEIGHTS or ../shared/weights/{LPIPS_FILE})')
-    p.add_argument('--no-lpips', action='store_true', help='skip LPIPS')
-    p.add_argument('--fid-weights', default=None, help='Inception-v3 weights for FID, read with weights_only=True '
-                   '(default: $GANSFORMER_NB_FID_WEIGHTS, else torch hub\'s cache, downloaded there if absent)')
-    p.add_argument('--no-fid', action='store_true', help='skip FID')
-    p.add_argument('--figure-count', type=int, default=6, help='images in comparison.png')
-    p.add_argument('--out', default='runs/eval', help='output folder')
-    p.add_argument('--seed', type=int, default=0, help='seed of the generators\' z')
-    p.add_argument('--batch-size', type=int, default=32, help='generator batch size')
-    p.add_argument('--device', default='auto', help='auto, cpu, cuda or cuda:N')
+    "The flags of `gansformer_nb_eval`; each help states its default once, in [brackets] (as `gansformer_nb_train`)."
+    p = argparse.ArgumentParser(prog='gansformer_nb_eval', description='Score inpainting checkpoints and classical '
+                                'baselines on the same images and masks. Defaults are in [brackets].')
+    a = p.add_argument
+    a('--checkpoint', action='append', default=[], metavar='[NAME=]PATH',
+      help='training checkpoint or release (repeatable); its G_ema is evaluated [none: baselines only]')
+    a('--data', default=None, help='folder of images [../shared/data/celebahq256/val if present]')
+    a('--masks', default=None, help='folder of masks, 255 = keep [the seeded mask generator]')
+    a('--mask-preset', default='thick', choices=['thin', 'medium', 'thick'], help='generator masks, without --masks [thick]')
+    a('--mask-seed', type=int, default=0, help='seed of the generator masks [0]')
+    a('--masks-per-image', type=int, default=4, help='each image is scored with the first N masks [4]')
+    a('--img-size', type=int, default=64, help='evaluation resolution [64]')
+    a('--max-images', type=int, default=None, help='use only the first N images, sorted by name [all]')
+    a('--baselines', nargs='*', default=list(BASELINES), choices=list(BASELINES), help=f'classical baselines [{" ".join(BASELINES)}]')
+    a('--lpips-weights', default=None, help=f'LPIPS state dict [$GANSFORMER_NB_LPIPS_WEIGHTS, else ../shared/weights/{LPIPS_FILE}]')
+    a('--no-lpips', action='store_true', help='skip LPIPS')
+    a('--fid-weights', default=None, help='Inception-v3 weights for FID, read with weights_only=True '
+      '[$GANSFORMER_NB_FID_WEIGHTS, else torch hub\'s cache, downloaded there if absent]')
+    a('--no-fid', action='store_true', help='skip FID')
+    a('--figure-count', type=int, default=6, help='images in comparison.png [6]')
+    a('--out', default='runs/eval', help='output folder [runs/eval]')
+    a('--seed', type=int, default=0, help='seed of the generators\' z [0]')
+    a('--batch-size', type=int, default=32, help='generator batch size [32]')
+    a('--device', default='auto', help='auto, cpu, cuda or cuda:N [auto]')
     return p
 
 def checkpoint_methods(specs, device, seed, batch_size):
@@ -56,7 +58,7 @@ def checkpoint_methods(specs, device, seed, batch_size):
 
 def eval_main(argv=None):
     "Entry point of `gansformer_nb_eval`."
-    args = eval_parser().parse_args(argv)
+    args, made = eval_parser().parse_args(argv), []
     try:
         for flag in ('masks_per_image', 'img_size', 'figure_count', 'batch_size'):
             if getattr(args, flag) <= 0: raise CLIError(f'--{flag.replace("_", "-")} must be positive, got {getattr(args, flag)}.')
@@ -94,7 +96,7 @@ def eval_main(argv=None):
             if fid is not None and len(images) < FID_RELIABLE_COUNT:
                 notes.append(f'FID on {len(images)} < {FID_RELIABLE_COUNT} images is unreliable (biased upward, noisy): compare it only within this table')
         out = Path(args.out)
-        check_out_dir(out, '--out')                                           # before the long part
+        made = check_out_dir(out, '--out')                                    # before the long part
         rows, outputs = evaluate_methods(methods, images, masks, lpips_model, fid)
         table = markdown_table(rows, notes)
         print(table)
@@ -112,6 +114,7 @@ def eval_main(argv=None):
         return 130
     except CLIError as e:
         print(f'gansformer_nb_eval: error: {e}', file=sys.stderr)
+        remove_if_empty(made)
         return 2
 
 def eval_cli(): run('gansformer_nb.eval_cli:eval_main')

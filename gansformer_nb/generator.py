@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from .basics import PresetConfig, check_image_size
 from .attention import MultiHeadAttention
-from .bipartite import GANsformerBlock, keeping_attention
+from .bipartite import GANsformerBlock, keeping_attention, check_attention_options
 
 # %% ../nbs/02_generator.ipynb #ef796b13
 class NetworkConfig(PresetConfig):
@@ -46,6 +46,14 @@ class GeneratorConfig(NetworkConfig):
     duplex: bool = True                      # duplex (True) or simplex (False) attention
     attention: bool = True                   # False: plain convolutions replace every GANsformer block (ablation)
     space_to_depth: bool = False             # True: the first level works at half size (pixel-unshuffle in, shuffle out)
+    global_style: bool = True                # False: no global latent in the style (official CLEVR setting, lesson 09)
+    attention_norm: str = 'instance'         # ω(X): instance | layer | none (lesson 01, the official layer's options)
+    integration: str = 'both'                # γ ⊙ ω(X) + β (both) | γ ⊙ ω(X) (mul) | ω(X) + β (add)
+    attention_dropout: float = 0.0           # the official attention dropout (0.12 there)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_attention_options(self.attention_norm, self.integration, self.attention_dropout)
 
     @property
     def size_multiple(self): return 2 ** (len(self.channels) - 1 + self.space_to_depth)
@@ -54,6 +62,10 @@ class GeneratorConfig(NetworkConfig):
         "Feature-map side of each decoder level, bottleneck first: tiny at 64² -> [8, 16, 32]."
         top = (img_size or self.img_size) // (2 if self.space_to_depth else 1)
         return [top // 2 ** i for i in range(len(self.channels) - 1, -1, -1)]
+
+    def attention_options(self):
+        "Keyword arguments of every GANsformer block: the official layer's options (lesson 01)."
+        return dict(norm=self.attention_norm, integration=self.integration, dropout=self.attention_dropout)
 
     def attends_at(self, size, img_size=None):
         "Whether the decoder level of side `size` has a GANsformer block (the official g-start-res / g-end-res)."
@@ -66,6 +78,9 @@ GeneratorConfig.PRESETS = {
     # tiny: levels at 1/2, 1/4, 1/8 of 64² (space-to-depth first); attention at 8², 16² and 32²
     'tiny': GeneratorConfig(img_size=64, channels=(64, 80, 112), space_to_depth=True, latent_num=16, latent_dim=64,
                             z_dim=64, num_heads=4, num_gansformer_blocks=2),
+    # scenes: 32² scenes of at most 5 objects (lesson 09): six latents, one head, attention at 8², 16² and 32²
+    'scenes': GeneratorConfig(img_size=32, channels=(32, 64, 96), latent_num=6, latent_dim=32, z_dim=32, num_heads=1,
+                              num_gansformer_blocks=1),
 }
 
 # %% ../nbs/02_generator.ipynb #eb483a06
@@ -118,10 +133,10 @@ def mlp(dims):
 
 class LatentMapping(nn.Module):
     "z [B, K+1, z_dim] -> keys, values [B, K, latent_dim] (w_i = LN(MLP(z_i)), one MLP for all i) and w_global [B, latent_dim]."
-    def __init__(self, z_dim, latent_num, latent_dim, layers=2, self_attention=False, num_heads=1, local=True):
+    def __init__(self, z_dim, latent_num, latent_dim, layers=2, self_attention=False, num_heads=1, local=True, global_latent=True):
         super().__init__()
         dims = [z_dim] + [latent_dim] * layers
-        self.global_mlp = mlp(dims)                                               # the global latent's own MLP
+        self.global_mlp = mlp(dims) if global_latent else None                    # the global latent's own MLP
         self.local_mlp = mlp(dims) if local else None                             # shared by the K local latents
         self.norm = nn.LayerNorm(latent_dim) if local else None
         self.self_attention = MultiHeadAttention(latent_dim, num_heads) if local and self_attention else None
@@ -129,7 +144,7 @@ class LatentMapping(nn.Module):
         self.embeddings = nn.Parameter(0.3 * torch.randn(latent_num, latent_dim)) if local else None
 
     def forward(self, z):
-        w_global = self.global_mlp(z[:, -1])                                      # [B, latent_dim]
+        w_global = None if self.global_mlp is None else self.global_mlp(z[:, -1])  # [B, latent_dim]
         if self.local_mlp is None: return None, None, w_global
         w = self.local_mlp(z[:, :-1])                                             # w_i = MLP(z_i)  [B, K, latent_dim]
         if self.self_attention is not None: w = w + self.self_attention(w)        # latents see each other
@@ -179,16 +194,16 @@ class Generator(nn.Module):
         super().__init__()
         self.config = c = config
         ch, fold = c.channels, (4 if c.space_to_depth else 1)                       # fold: pixels per 2×2 block
-        style_dim = 2 * c.latent_dim                                                 # [w_global, image code]
+        style_dim = (1 + c.global_style) * c.latent_dim                              # [w_global, image code]
         self.from_input = ConvAct(4 * fold, ch[0])                                   # masked RGB + mask
         self.down = nn.ModuleList([DownBlock(a, b) for a, b in zip(ch, ch[1:])])
         self.image_code = nn.Sequential(nn.Linear(ch[-1], c.latent_dim), nn.LeakyReLU(0.2))   # pooled encoder -> code
         self.mapping = LatentMapping(c.z_dim, c.latent_num, c.latent_dim, c.mapping_layers, c.mapping_attention,
-                                     c.num_heads, local=c.attention)
+                                     c.num_heads, local=c.attention, global_latent=c.global_style)
         def block(dim):
             if not c.attention: return ConvBlock(dim, style_dim)
             return GANsformerBlock(dim, c.latent_dim, c.num_heads, c.duplex, keep_attention=False,   # the fast path
-                                   conv=ModulatedConv2d(dim, dim, 3, style_dim))
+                                   conv=ModulatedConv2d(dim, dim, 3, style_dim), **c.attention_options())
         sizes = c.level_sizes()                                                      # [bottleneck, ..., top level]
         self.bottleneck = nn.ModuleList([block(ch[-1]) for _ in range(c.num_gansformer_blocks * c.attends_at(sizes[0]))])
         self.up = nn.ModuleList([UpBlock(ch[i], ch[i - 1], ch[i - 1], style_dim) for i in range(len(ch) - 1, 0, -1)])
@@ -215,7 +230,8 @@ class Generator(nn.Module):
             skips.append(x)
             x = down(x)                                                               # ... [B, ch[-1], H/8, W/8]
         keys, values, w_global = self.mapping(z)                                      # [B, K, Dy] ×2, [B, Dy]
-        style = torch.cat([w_global, self.image_code(x.mean(dim=(2, 3)))], dim=1)     # co-modulation [B, 2·Dy]
+        code = self.image_code(x.mean(dim=(2, 3)))                                    # e(x)  [B, Dy]
+        style = code if w_global is None else torch.cat([w_global, code], dim=1)      # co-modulation [B, 2·Dy]
         for block in self.bottleneck:
             x, keys = block(x, keys, values, style)                                   # keys updated, values kept
         for up, size in zip(self.up, c.level_sizes()[1:]):

@@ -6,7 +6,7 @@
 __all__ = ['attention_maps', 'latent_colors', 'head_maps', 'segmentation', 'segmentation_overlay', 'latent_overlay',
            'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage', 'plot_attention_entropy',
            'resampled_z', 'locality_stats', 'change_spread', 'latent_locality', 'locality_summary', 'region_outline',
-           'plot_locality', 'png_bytes', 'figure_png', 'AttentionInspector']
+           'plot_locality', 'latent_segmentation', 'z_diversity', 'entropy_by_block', 'redraws', 'plot_redraws']
 
 # %% ../nbs/07_inspect.ipynb #168f4632
 import io
@@ -19,8 +19,12 @@ from .basics import to_rgb
 from .generator import Generator
 from .bipartite import keeping_attention
 from .discriminator import Discriminator
-from .masks import MaskGenerator
-from .checkpoints import load_checkpoint, load_weights
+
+def __getattr__(name):                                   # the inspector moved to appendix 99 (`gansformer_nb.inspector`)
+    if name in ('AttentionInspector', 'png_bytes', 'figure_png'):
+        from gansformer_nb import inspector
+        return getattr(inspector, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 # %% ../nbs/07_inspect.ipynb #456a1d27
 @torch.no_grad()
@@ -204,176 +208,63 @@ def plot_locality(result, images, masks, faces=(0, 1, 2), latents=3):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_inspect.ipynb #27f75114
-import ipywidgets as W
-from PIL import Image
+# %% ../nbs/07_inspect.ipynb #cm0a0002
+@torch.no_grad()
+def latent_segmentation(G, images, masks, z=None, block=None):
+    "(labels `[n, H, W]`: the argmax latent of block `block` (default: the last, finest), the fill) for one forward."
+    maps, fill = attention_maps(G, images, masks, z, return_output=True)          # {block: [n, heads, K, H, W]}
+    block = block or [name for name in maps if not name.startswith('D.')][-1]
+    return maps[block].mean(1).argmax(1), fill
 
-def png_bytes(rgb, scale=4):
-    "[H, W, 3] floats in [0, 1] -> PNG bytes, upscaled with nearest neighbour so pixels stay crisp."
-    im = Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
-    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    buf = io.BytesIO(); im.save(buf, format='PNG'); return buf.getvalue()
+@torch.no_grad()
+def z_diversity(G, images, masks, draws=8, seed=0, lpips_model=None):
+    "How much the fill depends on z: per-pixel std over `draws` z's, averaged over the hole; LPIPS between two fills (optional)."
+    g = torch.Generator().manual_seed(seed)
+    fills = torch.stack([G(images, masks, G.sample_z(len(images), generator=g, device=images.device)) for _ in range(draws)])  # [draws, n, 3, H, W]
+    hole = (masks < 0.5).float()                                                   # [n, 1, H, W]
+    std = fills.std(0).mean(1, keepdim=True)                                       # [n, 1, H, W]
+    out = dict(std_hole=((std * hole).sum() / hole.sum().clamp_min(1)).item())
+    if lpips_model is not None:
+        from gansformer_nb.evaluate import lpips_distance
+        out['lpips_pair'] = lpips_distance(lpips_model, fills[0], fills[1]).mean().item()
+    return out
 
-def figure_png(fig):
-    "Render a matplotlib figure to PNG bytes and close it (no figure is left open)."
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, bbox_inches='tight'); plt.close(fig)
-    return buf.getvalue()
+def entropy_by_block(maps):
+    "Each block's mean per-pixel attention entropy over latents (heads averaged, as `attention_entropy`), normalised by log K: `{block: float}`."
+    out = {}
+    for name, m in maps.items():                                                   # m [n, heads, K, H, W]
+        p = m.mean(1).clamp_min(1e-12)                                              # [n, K, H, W]
+        out[name] = (-(p * p.log()).sum(1) / np.log(p.shape[1])).mean().item()
+    return out
 
-class AttentionInspector:
-    "Interactive explorer of a GANsformer's latent attention. `AttentionInspector(G, data).show()` in a notebook."
-    def __init__(self, generator, data, checkpoint=None, discriminator=None, scale=4):
-        self.G, self.D, self.scale = generator.eval(), discriminator, scale
-        if self.D is not None: self.D.eval()
-        if checkpoint is not None: self.load_checkpoint(checkpoint)
-        self.data = data
-        self.size = generator.config.img_size
-        self.mask_seed, self.redraws, self.recomputes = 0, 0, 0
-        self._build_controls()
-        self._recompute()
+# %% ../nbs/07_inspect.ipynb #cm0a0005
+@torch.no_grad()
+def redraws(G, image, mask, z=None, seed=0):
+    "(fills `[K+2, 3, H, W]`: the fill, then with z_0 … z_{K-1} redrawn, then the global z; segmentation `[H, W]`) of one input."
+    z = G.sample_z(1, generator=torch.Generator().manual_seed(seed), device=image.device) if z is None else z
+    seg, fill = latent_segmentation(G, image[None], mask[None], z)
+    g = torch.Generator().manual_seed(seed + 1)
+    others = [G(image[None], mask[None], resampled_z(z, i, g)) for i in range(G.config.latent_num + 1)]
+    return torch.cat([fill, *others]), seg[0]
 
-    # ---- model side --------------------------------------------------------------------------------------------
-    def load_checkpoint(self, path):
-        "Load a checkpoint's G_ema (and D) into the inspector's networks, after checking that they are built alike."
-        state = load_checkpoint(path)
-        load_weights(self.G, state, 'G_ema', source=path)
-        if self.D is not None: load_weights(self.D, state, 'D', source=path)
-
-    def sample(self, i):
-        "(image [3, H, W], its dataset mask [1, H, W]) of item `i` (a dataset item or a tensor)."
-        it = self.data[i]
-        if isinstance(it, dict): return it['image'], it['mask']
-        return it, torch.ones(1, *it.shape[-2:])
-
-    def current_mask(self):
-        preset = self.c_mask.value
-        if preset == 'dataset': return self.sample(self.c_sample.value)[1]
-        g = MaskGenerator(preset, self.size, seed=self.mask_seed)
-        return torch.from_numpy(g.mask_for(self.c_sample.value))[None]
-
-    def _z(self, seed): return self.G.sample_z(1, generator=torch.Generator().manual_seed(seed), device='cpu')  # [1, K+1, z_dim]
-
-    def _forward(self, z):
-        maps, fill = attention_maps(self.G, self.image, self.mask, z[0], return_output=True)     # one forward
-        return fill, maps
-
-    def _recompute(self, *_):
-        "Run the model(s) for the current sample, mask and z; then redraw."
-        self.image, _ = self.sample(self.c_sample.value)
-        self.mask = self.current_mask()
-        self.z = self._z(self.c_z.value)                                               # [1, K+1, z_dim]
-        self.fill, self.maps = self._forward(self.z)
-        if self.D is not None:
-            self.maps.update({f'D.{k}': v for k, v in attention_maps(self.D, self.fill, self.mask).items()})
-        self.compare = [self._forward(self._z(self.c_z.value + s)) for s in range(4)] if self.c_compare.value else None
-        i = self.c_resample.value                                                      # -1: off; K: the global z
-        self.resampled = None if i < 0 else self._forward(resampled_z(
-            self.z, i, torch.Generator().manual_seed(self.c_z.value + 10_000)))[0]
-        self.recomputes += 1
-        names = list(self.maps)
-        if list(self.c_block.options) != names:
-            self.c_block.options = names
-            if self.c_block.value not in names: self.c_block.value = names[0]
-        self._redraw()
-
-    # ---- view side ---------------------------------------------------------------------------------------------
-    @property
-    def selected_maps(self): return self.maps[self.c_block.value]                     # [heads, K, H, W]
-
-    @property
-    def head(self): return None if self.c_head.value == 'mean' else int(self.c_head.value)
-
-    def _redraw(self, *_):
-        "Redraw every pane from the stored maps (no model call)."
-        maps = self.selected_maps
-        K = maps.shape[1]
-        heads = [('mean', 'mean')] + [(str(h), str(h)) for h in range(maps.shape[0])]
-        if list(self.c_head.options) != heads: self.c_head.options = heads     # may reset the head: read it after
-        if self.c_latent.max != K - 1: self.c_latent.max = K - 1
-        head, alpha = self.head, self.c_alpha.value
-        if self.c_latent.value == -1:                                                  # over what the model made
-            self.overlay = segmentation_overlay(self.fill, maps, head, alpha, hard=self.c_mode.value == 'hard')
-        else:
-            self.overlay = latent_overlay(self.fill, maps, self.c_latent.value, head, alpha)
-        x, y = self.c_x.value, self.c_y.value
-        self.pixel_distribution = head_maps(maps, head)[:, y, x].cpu().numpy()       # [K], sums to 1
-        marked = self.overlay.copy(); marked[y, :] = marked[y, :] * 0.5 + 0.5; marked[:, x] = marked[:, x] * 0.5 + 0.5
-        masked = to_rgb(self.image) * self.mask[0].numpy()[..., None] + (1 - self.mask[0].numpy()[..., None])
-        self.p_masked.value, self.p_fill.value = png_bytes(masked, self.scale), png_bytes(to_rgb(self.fill), self.scale)
-        self.p_attention.value = png_bytes(marked, self.scale)
-        fig, ax = plt.subplots(figsize=(4, 2.2))
-        ax.bar(range(K), self.pixel_distribution, color=latent_colors(K)); ax.set_ylim(0, 1)
-        ax.set_title(f'pixel ({x}, {y}) {"hole" if self.mask[0, y, x] == 0 else "known"}: attention over latents', fontsize=8)
-        ax.set_xlabel('latent', fontsize=8); ax.tick_params(labelsize=7)
-        self.p_pixel.value = figure_png(fig)
-        if self.resampled is not None:
-            i, K_g = self.c_resample.value, self.G.config.latent_num
-            change = (self.resampled - self.fill).abs().sum(0)                          # [H, W]
-            heat = plt.cm.magma((change / change.max().clamp_min(1e-8)).numpy())[..., :3]
-            if i < K_g and not self.c_block.value.startswith('D.'):                     # outline latent i's region
-                heat[region_outline(segmentation(maps, head) == i).numpy()] = (0, 1, 1)
-            self.p_resample.value = png_bytes(np.concatenate([to_rgb(self.resampled), heat], 1), max(1, self.scale // 2))
-            self.p_resample.layout.display = None
-        else:
-            self.p_resample.layout.display = 'none'
-        if self.compare:
-            rows = [np.concatenate([to_rgb(f), segmentation_overlay(f, m[self.c_block.value] if self.c_block.value in m else next(iter(m.values())), head, alpha)], 0)
-                    for f, m in self.compare]
-            self.p_compare.value = png_bytes(np.concatenate(rows, 1), max(1, self.scale // 2))
-            self.p_compare.layout.display = None
-        else:
-            self.p_compare.layout.display = 'none'
-        self.redraws += 1
-
-    def _new_mask(self, _=None):
-        self.mask_seed += 1; self._recompute()
-
-    def _click(self, event):
-        "A click on the attention pane selects that pixel (ipyevents when installed; sliders otherwise)."
-        self.c_x.value = min(self.size - 1, int(event['relativeX'] / self.scale))
-        self.c_y.value = min(self.size - 1, int(event['relativeY'] / self.scale))
-
-    def _build_controls(self):
-        s, style = self.size, {'description_width': '70px'}
-        lay = W.Layout(width='260px')
-        self.c_sample = W.IntSlider(0, 0, len(self.data) - 1, description='sample', style=style, layout=lay, continuous_update=False)
-        self.c_mask = W.Dropdown(options=['thick', 'medium', 'thin', 'dataset'], value='thick', description='mask', style=style, layout=lay)
-        self.c_new_mask = W.Button(description='new mask', layout=W.Layout(width='100px'))
-        self.c_z = W.IntText(0, description='z seed', style=style, layout=lay)
-        self.c_block = W.Dropdown(options=['-'], description='block', style=style, layout=lay)
-        self.c_head = W.Dropdown(options=[('mean', 'mean')], value='mean', description='head', style=style, layout=lay)
-        self.c_latent = W.IntSlider(-1, -1, self.G.config.latent_num - 1, description='latent', style=style, layout=lay,
-                                    tooltip='-1: all latents, as a segmentation')
-        self.c_mode = W.ToggleButtons(options=['hard', 'soft'], value='hard', description='colours', style=style)
-        self.c_alpha = W.FloatSlider(0.55, min=0, max=1, step=0.05, description='opacity', style=style, layout=lay)
-        self.c_x = W.IntSlider(s // 2, 0, s - 1, description='pixel x', style=style, layout=lay)
-        self.c_y = W.IntSlider(s // 2, 0, s - 1, description='pixel y', style=style, layout=lay)
-        self.c_compare = W.Checkbox(False, description='compare z (4 seeds)')
-        K = self.G.config.latent_num
-        self.c_resample = W.Dropdown(options=[('off', -1)] + [(f'latent {i}', i) for i in range(K)] + [('global', K)],
-                                     value=-1, description='resample', style=style, layout=lay)
-        self.p_masked, self.p_fill, self.p_attention = (W.Image(format='png') for _ in range(3))
-        self.p_pixel, self.p_compare, self.p_resample = W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
-        for c in (self.c_sample, self.c_mask, self.c_z, self.c_compare, self.c_resample): c.observe(self._recompute, names='value')
-        for c in (self.c_block, self.c_head, self.c_latent, self.c_mode, self.c_alpha, self.c_x, self.c_y):
-            c.observe(self._redraw, names='value')
-        self.c_new_mask.on_click(self._new_mask)
-        try:
-            from ipyevents import Event
-            Event(source=self.p_attention, watched_events=['click']).on_dom_event(self._click)
-        except ImportError:
-            pass
-
-    def widget(self):
-        "The whole inspector as one ipywidgets box."
-        label = lambda t: W.HTML(f'<b>{t}</b>')
-        panes = W.HBox([W.VBox([label('masked input'), self.p_masked]), W.VBox([label('completion'), self.p_fill]),
-                        W.VBox([label('attention'), self.p_attention])])
-        controls = W.VBox([self.c_sample, W.HBox([self.c_mask, self.c_new_mask]), self.c_z, self.c_block, self.c_head,
-                           self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare, self.c_resample])
-        resample = W.VBox([W.HTML('<small>resampled latent: new fill | where it changed (cyan: that latent\'s region)</small>'),
-                           self.p_resample])
-        return W.VBox([W.HBox([controls, W.VBox([panes, self.p_pixel])]), resample, self.p_compare])
-
-    def show(self):
-        from IPython.display import display
-        display(self.widget())
+def plot_redraws(G, images, masks, seed=0, objects=None):
+    "One row per input: masked input, fill, segmentation (and the true objects, if given), then the fill with each z_i redrawn (region outlined) and with the global z."
+    K = G.config.latent_num
+    cols = 3 + (objects is not None) + K + 1
+    fig, axes = plt.subplots(len(images), cols, figsize=(1.3 * cols, 1.45 * len(images)), squeeze=False)
+    for r, (row, image, mask) in enumerate(zip(axes, images, masks)):
+        fills, seg = redraws(G, image, mask, seed=seed + r)
+        m = mask[0].numpy()[..., None]
+        panels = [(to_rgb(image) * m + (1 - m), 'input'), (to_rgb(fills[0]), 'fill'), (latent_colors(K)[seg.numpy()], 'latents')]
+        if objects is not None: panels.append((plt.cm.tab10(objects[r].numpy() % 10)[..., :3] * (objects[r] > 0).numpy()[..., None], 'objects'))
+        for i in range(K):
+            shown = to_rgb(fills[1 + i]).copy()
+            shown[region_outline(seg == i).numpy()] = (0, 1, 1)
+            panels.append((shown, f'redraw z_{i}'))
+        panels.append((to_rgb(fills[-1]), 'redraw global'))
+        for ax, (picture, title) in zip(row, panels):
+            ax.imshow(picture); ax.axis('off')
+            if r == 0: ax.set_title(title, fontsize=7)
+    fig.suptitle('each z_i redrawn in turn, the rest of z kept (cyan: latent i\'s argmax region)', fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -62,17 +62,20 @@ class MaskGenerator:
 
 # %% ../nbs/04_masks.ipynb #6c4cb503
 class InpaintingDataset(Dataset):
-    "Base: subclasses implement `load(i) -> [3, H, W]`; this adds flips and masks and returns the triple."
-    def __init__(self, img_size, masks='thick', train=True, mask_seed=0):
+    "Base: subclasses implement `load(i) -> [3, H, W]` (or a dict with 'image' and more maps); this adds flips and masks."
+    def __init__(self, img_size, masks='thick', train=True, mask_seed=0, generate=0.0):
         check_image_size(img_size, 8)
-        self.img_size, self.train, self.mask_seed = img_size, train, mask_seed
+        if not 0 <= generate <= 1: raise ValueError(f'generate={generate} must be a share in [0, 1].')
+        self.img_size, self.train, self.mask_seed, self.generate = img_size, train, mask_seed, generate
         self.masks = MaskGenerator(masks, img_size, seed=mask_seed) if isinstance(masks, str) else masks
         if getattr(self.masks, 'img_size', 0) is None: self.masks.img_size = img_size     # a fixed set takes our size
 
     def load(self, i): raise NotImplementedError
 
     def mask(self, i, image, rng):
-        "Mask for item `i`: random (from `rng`) while training, fixed per index for evaluation. `[H, W]`, 1 = known."
+        "Mask for item `i`: random (from `rng`) while training (all hole for a share `generate`), fixed per index for evaluation. `[H, W]`, 1 = known."
+        if self.train and self.generate and rng.random() < self.generate:      # nothing known: the inpainter generates
+            return np.zeros((self.img_size, self.img_size), np.float32)
         if not hasattr(self.masks, 'mask_for'):                                  # a fixed set (e.g. a MaskFolder)
             return self.masks[int(rng.integers(len(self.masks))) if self.train else i]
         return self.masks(rng) if self.train else self.masks.mask_for(i)
@@ -80,11 +83,13 @@ class InpaintingDataset(Dataset):
     def __getitem__(self, key):
         epoch, i = key if isinstance(key, tuple) else (0, key)                   # the loader asks for (epoch, index)
         rng = np.random.default_rng([self.mask_seed, epoch, i])                  # this item's randomness, this epoch
-        image = self.load(i)                                                     # [3, H, W] in [-1, 1]
+        item = self.load(i)                                                      # [3, H, W] in [-1, 1] (or a dict)
+        extra = dict(item) if isinstance(item, dict) else {'image': item}        # maps beside the image: flipped with it
+        image = extra.pop('image')
         mask = torch.from_numpy(self.mask(i, image, rng))[None]                  # [1, H, W]
         if self.train and rng.random() < 0.5:
-            image, mask = image.flip(-1), mask.flip(-1)
-        return {'image': image, 'mask': mask, 'masked': image * mask}
+            image, mask, extra = image.flip(-1), mask.flip(-1), {k: v.flip(-1) for k, v in extra.items()}
+        return {'image': image, 'mask': mask, 'masked': image * mask, **extra}
 
 # %% ../nbs/04_masks.ipynb #76f93403
 SKIN = np.array([[255, 224, 196], [241, 194, 161], [224, 172, 130], [198, 134, 90], [141, 85, 54], [96, 60, 40]], float)
@@ -133,8 +138,8 @@ def draw_synthetic_face(rng, size):
 
 class SyntheticFaces(InpaintingDataset):
     "`n` procedurally drawn faces, face `i` deterministic from `(seed, i)`: the built-in dataset, no download."
-    def __init__(self, n=1000, img_size=64, seed=0, masks='thick', train=True, mask_seed=0):
-        super().__init__(img_size, masks, train, mask_seed)
+    def __init__(self, n=1000, img_size=64, seed=0, masks='thick', train=True, mask_seed=0, generate=0.0):
+        super().__init__(img_size, masks, train, mask_seed, generate)
         if n <= 0: raise ValueError(f'n={n}: SyntheticFaces needs at least one face.')
         self.n, self.seed = n, seed
 

@@ -21,6 +21,7 @@ from .basics import PresetConfig, ConfigError, to_unit, resolve_device
 from .generator import Generator, GeneratorConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
 from .masks import MaskGenerator, SyntheticFaces
+from .scenes import SyntheticScenes
 from .data import (ImageFolderInpainting, PairedInpaintingDataset, MaskFolder, make_dataloaders, first_decodable,
                                 read_rgb, DataError)
 from .losses import generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam
@@ -55,7 +56,7 @@ class TrainConfig(PresetConfig):
     model: str = run_identity('celeba256')   # GeneratorConfig / DiscriminatorConfig preset
     duplex: bool = run_identity(True)
     attention: bool = True                   # False: the generator's GANsformer blocks become plain convolutions (ablation)
-    data: str = run_identity('folder')       # folder | paired | synthetic
+    data: str = run_identity('folder')       # folder | paired | synthetic (faces) | scenes (lesson 09)
     val_root: str = None                     # default: data_root/val if data_root has train/ and val/, else a hold-out
     val_masks: str = None                    # folder of fixed evaluation masks; default: seeded generated masks
     val_count: int = 32                      # validation images (hold-out size, or first N of val_root)
@@ -66,6 +67,10 @@ class TrainConfig(PresetConfig):
     known_weight: float = 0.1                # ... and of known pixels (of the raw prediction)
     gan_weight: float = 1.0
     reconstruction_warmup: float = 0.0       # fraction of the run (steps or minutes) on the L1 loss alone, before D joins
+    mode_seeking: float = 0.0                # weight of MSGAN's term: two z for one input must give two fills (lesson 09)
+    generate: float = 0.0                    # share of training items whose mask is all hole (the inpainter generates; no L1 on them)
+    generator_options: dict = run_identity(None)  # GeneratorConfig fields over the `model` preset, e.g. {'global_style': False}
+    discriminator_options: dict = run_identity(None)  # DiscriminatorConfig fields over the `model` preset, e.g. {'residual': True}
     # optimisation
     equalized_lr: bool = resumable(True)     # per-tensor lr / sqrt(fan_in), StyleGAN2's equalised learning rate
     lr_schedule: str = 'constant'            # constant | cosine (decay to 0 over max_steps / epochs / max_minutes)
@@ -106,18 +111,24 @@ class TrainConfig(PresetConfig):
         if not 0 <= self.reconstruction_warmup < 1:
             raise ConfigError('reconstruction_warmup', self.reconstruction_warmup,
                               'must be a fraction in [0, 1) (0.5: the first half of the run without D)')
-        for name, choices in (('lr_schedule', ('constant', 'cosine')), ('data', ('folder', 'paired', 'synthetic')),
+        for name, choices in (('lr_schedule', ('constant', 'cosine')), ('data', ('folder', 'paired', 'synthetic', 'scenes')),
                               ('model', tuple(sorted(GeneratorConfig.PRESETS)))):
             if getattr(self, name) not in choices: raise ConfigError(name, getattr(self, name), f'must be one of {", ".join(choices)}')
-        self.generator_config()                                               # checks img_size for the model
+        self.generator_config(); self.discriminator_config()                  # check img_size and the options for the model
 
     def generator_config(self):
         "The generator this run trains: the `model` preset at `img_size`, duplex or simplex, with or without attention."
-        return GeneratorConfig.preset(self.model, img_size=self.img_size, duplex=self.duplex, attention=self.attention)
+        options = dict(self.generator_options or {})
+        try: return GeneratorConfig.preset(self.model, **{**options, 'img_size': self.img_size, 'duplex': self.duplex, 'attention': self.attention})
+        except ConfigError: raise
+        except (TypeError, ValueError) as e: raise ConfigError('generator_options', options, f'must name GeneratorConfig fields with valid values ({e})') from None
 
     def discriminator_config(self):
         "The discriminator this run trains: the `model` preset at `img_size`, duplex or simplex."
-        return DiscriminatorConfig.preset(self.model, img_size=self.img_size, duplex=self.duplex)
+        options = dict(self.discriminator_options or {})
+        try: return DiscriminatorConfig.preset(self.model, **{**options, 'img_size': self.img_size, 'duplex': self.duplex})
+        except ConfigError: raise
+        except (TypeError, ValueError) as e: raise ConfigError('discriminator_options', options, f'must name DiscriminatorConfig fields with valid values ({e})') from None
 
     @classmethod
     def on_resume(cls, rule):
@@ -130,15 +141,19 @@ TrainConfig.PRESETS = {
     # first half of the run on the reconstruction loss alone)
     'tiny': TrainConfig(img_size=64, model='tiny', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
                         cache_images=True, out_dir='runs/tiny', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
+    # scenes: lesson 09's procedural scenes at 32²
+    'scenes': TrainConfig(img_size=32, model='scenes', data='scenes', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
+                          out_dir='runs/scenes', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 
 # %% ../nbs/06_training.ipynb #ceb35d2e
 def build_datasets(c: TrainConfig):
     "Training and validation datasets described by a `TrainConfig`."
     val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
-    if c.data == 'synthetic':
-        return (SyntheticFaces(c.synthetic_count, c.img_size, seed=c.seed, masks=c.mask_preset, mask_seed=c.seed),
-                SyntheticFaces(c.val_count, c.img_size, seed=c.seed + 1_000_003, masks=val_masks, train=False))
+    if c.data in ('synthetic', 'scenes'):
+        drawn = SyntheticFaces if c.data == 'synthetic' else SyntheticScenes
+        return (drawn(c.synthetic_count, c.img_size, seed=c.seed, masks=c.mask_preset, mask_seed=c.seed, generate=c.generate),
+                drawn(c.val_count, c.img_size, seed=c.seed + 1_000_003, masks=val_masks, train=False))
     root = Path(c.data_root)
     if c.data == 'paired':
         train = PairedInpaintingDataset(root, c.img_size, train=True)
@@ -148,7 +163,8 @@ def build_datasets(c: TrainConfig):
         root, val_root = root / 'train', root / 'val'
     else:
         val_root = c.val_root
-    train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed, cache=c.cache_images)
+    train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed, cache=c.cache_images,
+                                  generate=c.generate)
     if val_root:
         val = ImageFolderInpainting(val_root, c.img_size, masks=val_masks, train=False)
         found, val.files = len(val.files), first_decodable(val.files, c.val_count, what='validation images')   # decoded once, here
@@ -164,6 +180,7 @@ def hold_out(train, val, attr, count, load=read_rgb):
     held = first_decodable(reversed(items), count, load, what='validation items')[::-1]
     if not held: raise DataError(f'none of the {len(items)} items can be decoded to validate on: replace the damaged files.')
     setattr(train, attr, [x for x in items if x not in held]); setattr(val, attr, held)
+    train.held_out = len(held)                                         # said when the rest is too small to train on
     return train, val
 
 # %% ../nbs/06_training.ipynb #8701dbf5
@@ -225,10 +242,13 @@ class StepInputs:
     "A batch on the device, and G's completion of it: computed once, on first use, and shared by the phases of the step."
     real: torch.Tensor                                             # x     [B, 3, H, W] in [-1, 1]
     mask: torch.Tensor                                             # m     [B, 1, H, W], 1 = known
-    generate: Callable                                             # (x, m) -> G's raw prediction [B, 3, H, W]
+    generate: Callable                                             # (x, m, z) -> G's raw prediction [B, 3, H, W]
+    sample_z: Callable                                             # (batch) -> z [B, K+1, z_dim]
 
     @cached_property
-    def raw(self): return self.generate(self.real, self.mask)                   # G(x ⊙ m, m, z), everywhere
+    def z(self): return self.sample_z(len(self.real))
+    @cached_property
+    def raw(self): return self.generate(self.real, self.mask, self.z)           # G(x ⊙ m, m, z), everywhere
     @cached_property
     def fake(self): return self.mask * self.real + (1 - self.mask) * self.raw   # x̂ = m ⊙ x + (1 - m) ⊙ G(...)
 
@@ -324,7 +344,7 @@ class Trainer:
             known = {p.name: p for p in build_phases(self.config)}
             if unknown := set(phases) - set(known): raise ValueError(f'no phase(s) {sorted(unknown)}: the phases are {list(known)}.')
             due = [known[name] for name in phases]
-        inputs = StepInputs(*self.to_device(batch), self.generate)
+        inputs = StepInputs(*self.to_device(batch), self.generate, self.sample_z)
         adversarial, logs, ok = any(p.name == 'D' for p in due), {}, True
         for phase in due:
             if phase.name == 'EMA': self.update_ema(); continue
@@ -337,10 +357,12 @@ class Trainer:
         self.guard.step_done(ok)
         return logs
 
-    def generate(self, real, mask):
+    def generate(self, real, mask, z):
         "G's raw prediction, with gradients: one forward per step, shared by the D and G phases."
         self.G.requires_grad_(True)
-        with self.autocast(): return self.G_train(real, mask, composite=False)        # [B, 3, H, W]
+        with self.autocast(): return self.G_train(real, mask, z, composite=False)     # [B, 3, H, W]
+
+    def sample_z(self, batch): return self.G.sample_z(batch, device=self.device)    # from the run's random stream
 
     def D_loss(self, inputs):
         "D: real images against completions (detached: no gradient reaches G)."
@@ -368,7 +390,14 @@ class Trainer:
             self.D.requires_grad_(False)
             fake = inputs.fake                                                       # G's forward, if not run yet
             with self.autocast(): terms['loss_G_adv'] = c.gan_weight, generator_loss(self.D_train(fake, inputs.mask).float())
-        terms['loss_G_L1'] = c.l1_weight, l1_loss(inputs.raw.float(), inputs.real, inputs.mask, c.hole_weight, c.known_weight)
+        context = inputs.mask.flatten(1).amax(1).view(-1, 1, 1, 1)                # 0: an all-hole item, nothing to reconstruct
+        terms['loss_G_L1'] = c.l1_weight, l1_loss(inputs.raw.float(), inputs.real, inputs.mask, c.hole_weight * context, c.known_weight)
+        if c.mode_seeking:                                 # MSGAN: a second z for the same inputs must give another fill
+            z2 = self.sample_z(len(inputs.real))
+            raw2 = self.generate(inputs.real, inputs.mask, z2).float()
+            hole = 1 - inputs.mask
+            apart = ((inputs.raw.float() - raw2).abs() * hole).mean() / hole.mean().clamp_min(1e-8)   # d(G(x,z1), G(x,z2))
+            terms['loss_G_ms'] = c.mode_seeking, 1 / (apart / (inputs.z - z2).abs().mean() + 1e-5)   # 1 / (d_image / d_z)
         loss = sum(weight * value for weight, value in terms.values())
         return loss, {**{name: value.item() for name, (_, value) in terms.items()}, 'loss_G': loss.item()}
 
