@@ -35,7 +35,7 @@ ATTENTION_NORMS, INTEGRATIONS = ('instance', 'layer', 'none'), ('both', 'mul', '
 
 def normalise_features(x, channels_first=False, norm='instance', integration='both'):
     "ω(X) as tokens `[B, H*W, C]` (or `[B, C, H*W]`); default: zero mean, unit variance per channel over the image."
-    if norm == 'instance' and integration == 'both': xn = F.instance_norm(x)          # the paper's ω(X)
+    if norm == 'instance' and integration == 'both': xn = F.instance_norm(x)          # ω(X), our default
     elif norm == 'none': xn = x
     else:                                          # the official att_norm: over the image ('instance') or the channels ('layer')
         dims = (2, 3) if norm == 'instance' else (1,)

@@ -10,7 +10,7 @@ __all__ = ['EQUALIZED_LAYERS', 'run_identity', 'resumable', 'TrainConfig', 'buil
 # %% ../nbs/06_training.ipynb #bb9b408d
 import copy, math, time, uuid, warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field, asdict, fields
+from dataclasses import dataclass, field, asdict, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -145,6 +145,9 @@ TrainConfig.PRESETS = {
     'scenes': TrainConfig(img_size=32, model='scenes', data='scenes', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
                           out_dir='runs/scenes', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
+# the -diverse presets add MSGAN's mode-seeking term: fills that depend on z, at a cost in PSNR (lesson 09 measures both)
+TrainConfig.PRESETS['tiny-diverse'] = replace(TrainConfig.PRESETS['tiny'], mode_seeking=0.1, out_dir='runs/tiny-diverse')
+TrainConfig.PRESETS['scenes-diverse'] = replace(TrainConfig.PRESETS['scenes'], mode_seeking=0.1, out_dir='runs/scenes-diverse')
 
 # %% ../nbs/06_training.ipynb #ceb35d2e
 def build_datasets(c: TrainConfig):
