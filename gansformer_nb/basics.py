@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ConfigError', 'PresetConfig', 'check_image_size', 'to_tensor', 'to_unit', 'to_rgb', 'to_uint8', 'local_cuda_index',
            'resolve_device', 'CLIError', 'check_out_dir', 'remove_if_empty', 'atomic_path', 'seconds_per_call',
-           'allocator_peak']
+           'allocator_peak', 'exercise_check']
 
 # %% ../nbs/94_basics.ipynb #8909c8cb
 import math, os, statistics, time
@@ -134,3 +134,10 @@ def allocator_peak(fn, device=None):
     live = peak = 0
     for _, delta in events: live += delta; peak = max(peak, live)
     return peak
+
+# %% ../nbs/94_basics.ipynb #ex0c0002
+def exercise_check(seen, what, hint=''):
+    "Print `✓ <what>` when `seen`, else `✗ not yet: <what>` and the hint; return `bool(seen)` (never raises)."
+    seen = bool(seen)
+    print(f'✓ {what}' if seen else f'✗ not yet: {what}' + (f' ({hint})' if hint else ''))
+    return seen

@@ -6,7 +6,7 @@
 __all__ = ['IMAGE_EXTENSIONS', 'shared_path', 'list_images', 'require_folder', 'DataError', 'mask_array', 'load_mask',
            'resize_mask', 'MaskFolder', 'to_8bit', 'read_rgb', 'load_image', 'image_is_readable', 'image_side',
            'name_some', 'first_decodable', 'scan_images', 'ImageFolderInpainting', 'PairedInpaintingDataset',
-           'ResumableSampler', 'make_dataloaders']
+           'ResumableSampler', 'make_dataloaders', 'build_datasets', 'hold_out']
 
 # %% ../nbs/90_data_files.ipynb #7e7c5785
 import os, warnings
@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, DistributedSampler
 from .basics import check_image_size, to_tensor
 from .masks import MaskGenerator, InpaintingDataset, SyntheticFaces   # data.SyntheticFaces: an older path, kept
+from .scenes import SyntheticScenes
 
 # %% ../nbs/90_data_files.ipynb #36d21f1e
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -304,4 +305,41 @@ def make_dataloaders(train_set, val_set=None, batch_size=16, num_workers=2, devi
     val = None
     if val_set is not None:      # every process evaluates the whole (small) validation set: identical, complete numbers
         val = DataLoader(val_set, val_batch_size or batch_size, shuffle=False, drop_last=False, **common)
+    return train, val
+
+# %% ../nbs/90_data_files.ipynb #df1b0002
+def build_datasets(c):
+    "Training and validation datasets described by a `TrainConfig` (lesson 06): its data, sizes, masks and seed."
+    val_masks = MaskFolder(c.val_masks, c.img_size) if c.val_masks else MaskGenerator(c.mask_preset, c.img_size, seed=12345)
+    if c.data in ('synthetic', 'scenes'):
+        drawn = SyntheticFaces if c.data == 'synthetic' else SyntheticScenes
+        return (drawn(c.synthetic_count, c.img_size, seed=c.seed, masks=c.mask_preset, mask_seed=c.seed, generate=c.generate),
+                drawn(c.val_count, c.img_size, seed=c.seed + 1_000_003, masks=val_masks, train=False))
+    root = Path(c.data_root)
+    if c.data == 'paired':
+        train = PairedInpaintingDataset(root, c.img_size, train=True)
+        val = PairedInpaintingDataset(root, c.img_size, train=False)
+        return hold_out(train, val, 'pairs', c.val_count, load=lambda pair: [read_rgb(p) for p in pair])
+    if (root / 'train').is_dir() and (root / 'val').is_dir() and not c.val_root:
+        root, val_root = root / 'train', root / 'val'
+    else:
+        val_root = c.val_root
+    train = ImageFolderInpainting(root, c.img_size, masks=c.mask_preset, train=True, mask_seed=c.seed, cache=c.cache_images,
+                                  generate=c.generate)
+    if val_root:
+        val = ImageFolderInpainting(val_root, c.img_size, masks=val_masks, train=False)
+        found, val.files = len(val.files), first_decodable(val.files, c.val_count, what='validation images')   # decoded once, here
+        if not val.files: raise DataError(f'none of the {found} images in {val_root} can be decoded: replace them.')
+        return train, val
+    return hold_out(train, ImageFolderInpainting(root, c.img_size, masks=val_masks, train=False), 'files', c.val_count)
+
+def hold_out(train, val, attr, count, load=read_rgb):
+    "Split one folder: the last `count` items that decode validate (a damaged one is skipped, with a warning), the rest train."
+    items = getattr(train, attr)
+    if len(items) < 2 * count:
+        count = max(1, len(items) // 10)
+    held = first_decodable(reversed(items), count, load, what='validation items')[::-1]
+    if not held: raise DataError(f'none of the {len(items)} items can be decoded to validate on: replace the damaged files.')
+    setattr(train, attr, [x for x in items if x not in held]); setattr(val, attr, held)
+    train.held_out = len(held)                                         # said when the rest is too small to train on
     return train, val

@@ -4,15 +4,20 @@
 
 # %% auto #0
 __all__ = ['STOP_SIGNALS', 'Processes', 'NonFiniteLossError', 'UpdateGuard', 'bf16_autocast', 'training_copies',
-           'StoppedBySignal', 'StopSignals', 'ProgressLog']
+           'StoppedBySignal', 'StopSignals', 'ProgressLog', 'RunBookkeeping', 'check_train_config']
 
 # %% ../nbs/91_training_loop.ipynb #93dc3ab6
-import os, signal, threading, time, warnings
-from contextlib import nullcontext
+import math, os, signal, threading, time, warnings
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict
+from pathlib import Path
 import torch
 import torch.distributed as dist
+from torchvision.utils import save_image
 from tqdm.auto import tqdm
-from .basics import resolve_device
+from .basics import ConfigError, resolve_device, to_unit
+from .generator import GeneratorConfig
+from .checkpoints import CHECKPOINT_VERSION, load_checkpoint, load_weights, load_optimizer, latest_checkpoint
 
 # %% ../nbs/91_training_loop.ipynb #9ca25f1c
 class Processes:
@@ -203,3 +208,162 @@ class ProgressLog:
         return averages
 
     def close(self): self.bar.close()
+
+# %% ../nbs/91_training_loop.ipynb #b00c0002
+class RunBookkeeping:
+    """What `Trainer.fit` wraps around lesson 06's loop: logs, samples, evaluation and checkpoints at their intervals,
+    the run folder, stop signals, and resume. A mixin of `Trainer`: it uses the trainer's `config`, `state`, networks,
+    optimisers, `processes`, `folder`, `evaluate` and `train_steps`, and `config_class` (TrainConfig) on resume."""
+    config_class = None                                                  # set by Trainer: the config a resume rebuilds
+
+    def fit(self):
+        """Train until the first of `num_epochs`, `max_steps`, `max_minutes`: the loop, with logs, samples, evaluation and
+        checkpoints at their intervals and once more at the end, holding the run folder (no other run may write there).
+        From its first line to its last, SIGINT or SIGTERM stops it at a step boundary with that step's checkpoint,
+        raising StoppedBySignal (appendix 91). Returns the history of logged metrics."""
+        c, first = self.config, self.state.step
+        doing = lambda: (f'finishing step {self.state.step + 1}' if self.stepping else      # for the signal's line
+                         f'finishing step {self.state.step} (its logs, evaluation or save)')
+        with StopSignals(self.processes, doing) as stop, self.claimed_folder():       # the folder is this run's alone
+            def stop_here():                                                 # a signal: this step boundary, saved
+                saved = self.saved_at == self.state.step                     # (by the save just made, or before)
+                path = self.folder.path(self.state.step) if saved else self.save_checkpoint() if self.state.step > first else None
+                stop.stop(self.state.step, path)
+            def after_step(losses, last):
+                if (averages := progress.add(losses, self.state.step)) is not None: self.log(averages)
+                if stop.requested(): stop_here()
+                if not last:
+                    self.report_and_save()
+                    if stop.requested(): stop_here()                         # a signal during evaluation or the save
+            self.prepare_folder()
+            progress = ProgressLog(self.total_steps(), first, c.log_interval, c.batch_size * self.processes.world,
+                                   enabled=self.processes.is_main and not self.quiet)
+            try:
+                if stop.requested(): stop_here()                             # a signal before the first step
+                self.train_steps(after_step=after_step, records=False)
+                if self.state.step > first or first == 0: self.report_and_save(final=True)   # a resume with nothing to do saves nothing
+                if stop.requested(): stop_here()                             # a signal during the final evaluation or save
+            except KeyboardInterrupt as e:
+                if not isinstance(e, StoppedBySignal) and self.processes.is_main:   # raised mid-step (no handler): not saved
+                    print(f'interrupted during step {self.state.step + 1}: not saved (a mid-step state would not resume '
+                          f'exactly); the newest checkpoint is {latest_checkpoint(self.folder.root)}', flush=True)
+                raise
+            finally: progress.close()
+        return self.history
+
+    @torch.no_grad()
+    def sample_grid(self, path=None):
+        "masked | completed | original rows for the fixed validation batch and z; saved as PNG when `path` is given."
+        img, mask, z = self.fixed['image'], self.fixed['mask'], self.fixed['z']
+        grid = to_unit(torch.cat([img * mask + (1 - mask), self.G_ema(img, mask, z), img])).cpu()
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            save_image(grid, path, nrow=len(img), padding=2)
+        return grid
+
+    def log(self, metrics):
+        "Record `metrics` at this step: in `history`, in metrics.jsonl (main process) and in every extra logger."
+        record = {'step': self.state.step, 'epoch': self.state.epoch, 'images': self.state.images_seen, **metrics}
+        self.history.append(record)
+        if not self.processes.is_main: return
+        self.folder.log(record)
+        for logger in self.loggers: logger(record, self.state.step)
+
+    def report_and_save(self, final=False):
+        "Samples, evaluation and a checkpoint when their interval comes up (all three when `final`)."
+        c, s = self.config, self.state.step
+        if self.processes.is_main and (final or s % c.sample_interval == 0):
+            self.sample_grid(self.folder.root / 'samples' / f'step_{s:08d}.png')
+        if final or s % c.eval_interval == 0: self.log(self.evaluate())
+        if final or s % c.save_interval == 0: self.save_checkpoint()
+
+    # ---- checkpoints: the run as one file (appendix 95) ----------------------------------------------------------
+    def state_dict(self, rng=None):
+        "Everything needed to continue this run: weights, optimisers, the TrainState, configs, random states."
+        return {'version': CHECKPOINT_VERSION, 'G': self.G.state_dict(), 'D': self.D.state_dict(),
+                'G_ema': self.G_ema.state_dict(), 'opt_G': self.opt_G.state_dict(), 'opt_D': self.opt_D.state_dict(),
+                'state': asdict(self.state), 'config': asdict(self.config), 'G_config': self.G.config.to_dict(),
+                'D_config': self.D.config.to_dict(), 'rng': rng or self.processes.rng_state()}
+
+    def load_state_dict(self, state):
+        "Continue from checkpoint `state`: weights, Adam's moments, the TrainState, random states; this config's learning rates."
+        for name in ('G', 'D', 'G_ema'): load_weights(getattr(self, name), state, name)
+        for name in ('opt_G', 'opt_D'): load_optimizer(getattr(self, name), state, name, self.config.equalized_lr)
+        self.state = type(self.state)(**{'run': self.state.run, **state['state']})   # (an older checkpoint: a new identity)
+        saved, c = state['config'], self.config
+        self.resume_changes = {k: (saved[k], getattr(c, k)) for k in type(c).on_resume('applied')
+                               if k in saved and saved[k] != getattr(c, k)}
+        self.processes.restore_rng(state['rng'], reseed=c.seed * 1000 + self.processes.rank + 1 + 7919 * self.state.step)
+
+    def save_checkpoint(self):
+        "Write this step's checkpoint (rank 0) and prune older ones. Call it on every process: it gathers their random states."
+        rng, healthy = self.processes.rng_state(), self.guard.saved()
+        path = self.folder.save(self.state_dict(rng), self.state.step, healthy) if self.processes.is_main else None
+        self.saved_at = self.state.step
+        return path
+
+    @contextmanager
+    def claimed_folder(self):
+        "Hold the run folder for this run while the block runs (rank 0 claims it; every process stops, or none)."
+        error = self.folder.claim(self.state.run) if self.processes.is_main else None
+        if self.processes.agreed(error is not None): raise ValueError(error or 'rank 0 could not claim the output folder (see its message).')
+        try: yield
+        finally:
+            if self.processes.is_main: self.folder.release()
+
+    def prepare_folder(self):
+        "Before training: refuse to mix with another run's checkpoints (every process stops, or none), then tidy up."
+        error = self.folder.refusal(self.state.step) if self.processes.is_main else None
+        if self.processes.agreed(error is not None): raise ValueError(error or 'rank 0 refused the output folder (see its message).')
+        if self.processes.is_main: self.folder.tidy(self.state.step)
+
+    def divergence_advice(self):
+        "What to do after ten non-finite updates in a row (ends the message of NonFiniteLossError): a command that works."
+        good = self.folder.last_healthy
+        if good is None: return 'no checkpoint was saved before the losses became non-finite: start again with a lower --lr'
+        fresh = f'{self.folder.root}-from-{int(Path(good).stem[5:])}'       # the diverged checkpoints stay where they are
+        return (f'the newest checkpoint saved before any non-finite loss is {good}. Continue from it with a lower learning '
+                f'rate, into a new folder: gansformer_nb_train --resume {good} --lr {self.config.learning_rate / 2:g} --out-dir {fresh}')
+
+    @classmethod
+    def resume(cls, path, train_set=None, val_set=None, quiet=False, **overrides):
+        "Continue the run saved in checkpoint `path` (its config, changed by `overrides` such as `max_steps`)."
+        state = load_checkpoint(path)
+        if state.get('release'):
+            raise ValueError(f'{path} is a release (G_ema and D in fp16, no optimiser state): it can be evaluated, inspected '
+                             f'and used to inpaint, not resumed. Resume from a training checkpoint (checkpoints/step_*.pt).')
+        saved = state['config']
+        if changed := [k for k in cls.config_class.on_resume('kept') if k in overrides and k in saved and overrides[k] != saved[k]]:
+            raise ValueError(f'{path}: a resume keeps what defines the run, and these would change: ' + ', '.join(
+                f'{k} ({saved[k]!r} → {overrides[k]!r})' for k in changed) + '. Start a new run for them.')
+        trainer = cls(cls.config_class(**{**saved, **overrides}), train_set, val_set, quiet=quiet)
+        trainer.load_state_dict(state)
+        trainer.folder.resumed_from = Path(path).resolve()
+        if state.get('healthy', True): trainer.folder.last_healthy = Path(path)     # the advice after a divergence
+        return trainer
+
+# %% ../nbs/91_training_loop.ipynb #b00c0004
+def check_train_config(c):
+    "Raise a `ConfigError(field, value, rule)` for the first field of a `TrainConfig` that breaks its rule (lesson 06)."
+    for name in ('batch_size', 'num_epochs', 'img_size', 'd_reg_interval', 'log_interval', 'sample_interval',
+                 'eval_interval', 'save_interval', 'keep_checkpoints', 'val_count', 'synthetic_count', 'max_steps'):
+        v = getattr(c, name)
+        if name in ('num_epochs', 'max_steps') and v is None: continue
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0: raise ConfigError(name, v, 'must be positive')
+    if not isinstance(c.num_workers, int) or c.num_workers < 0: raise ConfigError('num_workers', c.num_workers, 'must be 0 or more')
+    for name in ('learning_rate', 'max_minutes'):
+        v = getattr(c, name)
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ConfigError(name, v, 'must be a positive number')
+    if c.num_epochs is None and c.max_steps is None and c.max_minutes is None:
+        raise ValueError('num_epochs, max_steps and max_minutes are all None: the run would never stop. Set one of them.')
+    for name in ('style_mixing', 'generate'):
+        if not 0 <= getattr(c, name) <= 1: raise ConfigError(name, getattr(c, name), 'must be a probability in [0, 1]')
+    if not (isinstance(c.mapping_lr, (int, float)) and math.isfinite(c.mapping_lr) and c.mapping_lr > 0):
+        raise ConfigError('mapping_lr', c.mapping_lr, 'must be a positive number (StyleGAN2: 0.01)')
+    if not 0 <= c.reconstruction_warmup < 1:
+        raise ConfigError('reconstruction_warmup', c.reconstruction_warmup,
+                          'must be a fraction in [0, 1) (0.5: the first half of the run without D)')
+    for name, choices in (('lr_schedule', ('constant', 'cosine')), ('data', ('folder', 'paired', 'synthetic', 'scenes')),
+                          ('model', tuple(sorted(GeneratorConfig.PRESETS)))):
+        if getattr(c, name) not in choices: raise ConfigError(name, getattr(c, name), f'must be one of {", ".join(choices)}')
