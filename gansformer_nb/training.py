@@ -392,7 +392,7 @@ class Trainer(RunBookkeeping):
         self.stepping = False
         return out
 
-    # ---- evaluation, samples and logs (G_ema unless told) -------------------------------------------------------
+    # ---- evaluation (G_ema unless told) --------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, model=None):
         "Mean per-image PSNR (dB) of `model` (default G_ema) on the validation set with its fixed masks and z: whole image and hole."
