@@ -9,7 +9,7 @@ __all__ = ['LPIPS_FILE', 'FID_RELIABLE_COUNT', 'BASELINES', 'METRICS', 'PSNR_CAP
            'comparison_figure']
 
 # %% ../nbs/08_evaluate.ipynb #9a29f84b
-import csv, hashlib, math, os, sys, tempfile, warnings
+import csv, math, os, tempfile, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np

@@ -138,12 +138,11 @@ class UpBlock(nn.Module):
         super().__init__()
         self.up = ModulatedConv2d(cin, cout, 3, style_dim)
         self.merge = ModulatedConv2d(cout + cskip, cout, 3, style_dim)
-        self.noise = nn.ModuleList([NoiseInput(), NoiseInput()]) if noise else None   # after each convolution
+        self.noise = nn.ModuleList([NoiseInput() if noise else nn.Identity() for _ in range(2)])   # after each convolution
 
     def forward(self, x, skip, style):
-        add_noise = (lambda x, i: x) if self.noise is None else (lambda x, i: self.noise[i](x))
-        x = F.interpolate(F.leaky_relu(add_noise(self.up(x, style), 0), 0.2), scale_factor=2, mode='nearest')   # [B, cout, 2H, 2W]
-        return F.leaky_relu(add_noise(self.merge(torch.cat([x, skip], dim=1), style), 1), 0.2)
+        x = F.interpolate(F.leaky_relu(self.noise[0](self.up(x, style)), 0.2), scale_factor=2, mode='nearest')   # [B, cout, 2H, 2W]
+        return F.leaky_relu(self.noise[1](self.merge(torch.cat([x, skip], dim=1), style)), 0.2)
 
 # %% ../nbs/02_generator.ipynb #bf9d198b
 def mlp(dims):

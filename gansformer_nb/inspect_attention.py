@@ -9,7 +9,6 @@ __all__ = ['attention_maps', 'latent_colors', 'head_maps', 'segmentation', 'segm
            'plot_locality', 'latent_segmentation', 'z_diversity', 'entropy_by_block', 'redraws', 'plot_redraws']
 
 # %% ../nbs/07_inspect.ipynb #168f4632
-import io
 import numpy as np
 import torch
 import torch.nn.functional as F
