@@ -17,15 +17,12 @@ import cv2
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
-from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb
+from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb, moved_names
 from .masks import MaskGenerator
 from .data import (shared_path, list_images, require_folder, scan_images, load_image, MaskFolder, DataError)
 
-def __getattr__(name):                                   # FID's weight loading moved to appendix 93 (`gansformer_nb.eval_cli`)
-    if name in ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL'):
-        from gansformer_nb import eval_cli
-        return getattr(eval_cli, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+__getattr__ = moved_names(__name__, 'eval_cli',                       # FID's weight loading moved to appendix 93
+                          ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL'))
 
 # %% ../nbs/08_evaluate.ipynb #6732c09d
 def psnr(a, b, mask=None):

@@ -14,16 +14,12 @@ import torch
 import torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .basics import to_rgb
+from .basics import to_rgb, moved_names
 from .generator import Generator
 from .bipartite import keeping_attention
 from .discriminator import Discriminator
 
-def __getattr__(name):                                   # the inspector moved to appendix 99 (`gansformer_nb.inspector`)
-    if name in ('AttentionInspector', 'png_bytes', 'figure_png'):
-        from gansformer_nb import inspector
-        return getattr(inspector, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+__getattr__ = moved_names(__name__, 'inspector', ('AttentionInspector', 'png_bytes', 'figure_png'))   # appendix 99
 
 # %% ../nbs/07_inspect.ipynb #456a1d27
 @torch.no_grad()
