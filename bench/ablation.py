@@ -15,8 +15,9 @@ markdown tables; writes <out>/ablation.json, <out>/ablation.csv, <out>/ablation_
 import argparse, json, sys
 from pathlib import Path
 import torch
-from gansformer_nb.evaluate import (BASELINES, evaluate_methods, generator_fill, load_lpips, markdown_table, write_csv,
+from gansformer_nb.evaluate import (BASELINES, evaluate_methods, generator_fill, load_lpips, markdown_table,
                                     comparison_figure)
+from gansformer_nb.eval_cli import write_csv
 from convergence import train, shared_evaluation_set, large_hole_evaluation_set, parse_value
 
 VARIANTS = {'no attention': dict(attention=False), 'simplex': dict(duplex=False), 'duplex': dict(duplex=True)}

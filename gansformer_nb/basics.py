@@ -145,7 +145,5 @@ def allocator_peak(fn, device=None):
 
 # %% ../nbs/94_basics.ipynb #ex0c0002
 def exercise_check(seen, what, hint=''):
-    "Print `✓ <what>` when `seen`, else `✗ not yet: <what>` and the hint; return `bool(seen)` (never raises)."
-    seen = bool(seen)
+    "Print `✓ <what>` when `seen`, else `✗ not yet: <what>` and the hint (never raises; returns None)."
     print(f'✓ {what}' if seen else f'✗ not yet: {what}' + (f' ({hint})' if hint else ''))
-    return seen

@@ -292,7 +292,7 @@ def inpaint_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_inpaint',
                                 description='Fill the holes of images with a trained gansformer_nb checkpoint (its G_ema). '
                                             'Outputs have the size of their inputs; known pixels are copied unchanged.')
-    p.add_argument('--checkpoint', required=True, help='training checkpoint (.pt) written by gansformer_nb_train [required]')
+    p.add_argument('--checkpoint', required=True, help='a checkpoint (.pt) of gansformer_nb_train, or a bundled one such as checkpoints/tiny_celeba64.pt [required]')
     p.add_argument('--image', required=True, help='an image, or a folder of images [required]')
     p.add_argument('--mask', required=True, help='a mask (255 = keep, 0 = hole; 0/1 and alpha masks work too), or a '
                                                  'folder of masks with the same names or relative paths [required]')

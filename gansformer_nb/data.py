@@ -110,6 +110,16 @@ class MaskFolder:
                                     f'Masks are read as {self.convention}; check that convention.')
         return empty, full
 
+    def first_with_holes(self, count):
+        "The first `count` masks, for scoring: too few, or one without a hole (nothing to score), is an error saying why."
+        if len(self) < count:
+            raise ValueError(f'{self.root} holds {len(self)} masks, fewer than masks_per_image={count}: '
+                             f'lower --masks-per-image, or add masks.')
+        no_hole, _ = self.check(count)                                              # all-hole masks: a warning
+        if no_hole: raise DataError(f'{len(no_hole)} mask(s) in {self.root} have no hole when read as {self.convention} '
+                                    f'({", ".join(no_hole[:10])}): there would be nothing to score. Check the convention.')
+        return [self[j] for j in range(count)]
+
     def __getitem__(self, i):
         m, convention = load_mask(self.files[i % len(self.files)])
         self.conventions.add(convention)

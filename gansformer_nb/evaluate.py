@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['LPIPS_FILE', 'FID_RELIABLE_COUNT', 'BASELINES', 'METRICS', 'PSNR_CAP', 'psnr', 'ssim', 'lpips_weights_path',
            'load_lpips', 'lpips_distance', 'fid_scores', 'PooledPixelFeatures', 'stand_in_fid', 'evaluation_set',
-           'opencv_inpaint', 'mean_fill', 'generator_fill', 'score', 'evaluate_methods', 'markdown_table', 'write_csv',
+           'opencv_inpaint', 'mean_fill', 'generator_fill', 'score', 'evaluate_methods', 'markdown_table',
            'comparison_figure']
 
 # %% ../nbs/08_evaluate.ipynb #9a29f84b
-import csv, math, os, tempfile, warnings
+import math, os, tempfile, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
 from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb, moved_names
 from .masks import MaskGenerator
-from .data import (shared_path, list_images, require_folder, scan_images, load_image, MaskFolder, DataError)
+from .data import shared_path, list_images, require_folder, scan_images, load_image, MaskFolder
 
-__getattr__ = moved_names(__name__, 'eval_cli',                       # FID's weight loading moved to appendix 93
-                          ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL'))
+__getattr__ = moved_names(__name__, 'eval_cli',           # FID's weight loading and the CSV writer moved to appendix 93
+                          ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL', 'write_csv'))
 
 # %% ../nbs/08_evaluate.ipynb #6732c09d
 def psnr(a, b, mask=None):
@@ -116,13 +116,7 @@ def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_pres
     files = scan_images(files, min_size=img_size)                               # unreadable files: one warning
     if masks:
         folder = masks if isinstance(masks, MaskFolder) else MaskFolder(masks, img_size)
-        if len(folder) < masks_per_image:
-            raise ValueError(f'{folder.root} holds {len(folder)} masks, fewer than masks_per_image={masks_per_image}: '
-                             f'lower --masks-per-image, or add masks.')
-        no_hole, _ = folder.check(masks_per_image)                              # all-hole masks: a warning
-        if no_hole: raise DataError(f'{len(no_hole)} mask(s) in {folder.root} have no hole when read as {folder.convention} '
-                                    f'({", ".join(no_hole[:10])}): there would be nothing to score. Check the convention.')
-        ms = [torch.from_numpy(folder[j]) for j in range(masks_per_image)]
+        ms = [torch.from_numpy(m) for m in folder.first_with_holes(masks_per_image)]   # too few, or no hole: refused (90)
     else:
         gen = MaskGenerator(mask_preset, img_size, seed=mask_seed)
         ms = [torch.from_numpy(gen.mask_for(j)) for j in range(masks_per_image)]
@@ -190,13 +184,6 @@ def markdown_table(rows, notes=()):
     for r in rows:
         lines.append(f"| {r['method']} | " + ' | '.join('—' if r.get(k) is None else fmt.format(r[k]) for k, _, fmt in cols) + ' |')
     return '\n'.join(lines + [''] + [f'- {n}' for n in notes])
-
-def write_csv(rows, path):
-    "Rows to a CSV file with one column per metric (empty where not computed)."
-    keys = ['method', 'images'] + [k for k, _, _ in METRICS]
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore'); w.writeheader()
-        for r in rows: w.writerow({k: '' if r.get(k) is None else r[k] for k in keys})
 
 def comparison_figure(outputs, images, masks, count=6, path=None):
     "Rows of images: masked input | each method | original. Saved as PNG when `path` is given."
