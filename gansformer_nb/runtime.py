@@ -252,8 +252,8 @@ class RunOptions(PresetConfig):
 class RunBookkeeping:
     """The run around lesson 06's loop: its data loaders and fixed samples, its clock, and what `fit` wraps around the
     loop (logs, samples, evaluation and checkpoints at their intervals, the run folder, stop signals), and resume. A
-    mixin of `Trainer`: it uses the trainer's `config`, `state`, networks, optimisers, `processes`, `evaluate` and
-    `train_steps`, and `config_class` (TrainConfig) on resume."""
+    mixin of `Trainer`: it uses the trainer's `config`, `state`, `G` and the other networks, optimisers, `processes`,
+    `memory_format`, `quiet`, `evaluate` and `train_steps`, and `config_class` (TrainConfig) on resume."""
     config_class = None                                                  # set by Trainer: the config a resume rebuilds
 
     def setup_run(self, train_set=None, val_set=None):

@@ -16,18 +16,20 @@ import torch.nn as nn
 from .basics import ConfigError
 from .generator import Generator, GeneratorConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
-from .data import build_datasets, hold_out                         # older paths, kept (96)
+from .basics import resolve_device                                 # older paths, kept (96) ...
+from .data import build_datasets, hold_out, make_dataloaders
 from .losses import generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam
 from .evaluate import psnr
-from .checkpoints import load_checkpoint, latest_checkpoint, bundled_checkpoint, save_release   # older paths (96)
+from .checkpoints import (load_checkpoint, latest_checkpoint, bundled_checkpoint, save_release, RunFolder,
+                                       CHECKPOINT_VERSION)                      # ... to here
 from .runtime import (Processes, training_copies, RunBookkeeping, RunOptions, run_identity, resumable,
-                                   check_train_config)
+                                   check_train_config, UpdateGuard, NonFiniteLossError, StoppedBySignal, bf16_autocast)
 
 # %% ../nbs/06_training.ipynb #b4e7dbcf
 @dataclass
 class TrainConfig(RunOptions):
-    """The GAN recipe of a run; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`. Its data, limits' bookkeeping
-    and hardware fields (`data_root`, `out_dir`, `device`, ...) come from `RunOptions` (appendix 91)."""
+    """The GAN recipe of a run and its limits; `TrainConfig.preset('tiny' | 'celeba256', **overrides)`. Its data,
+    bookkeeping and hardware fields (`data_root`, `out_dir`, `device`, ...) come from `RunOptions` (appendix 91)."""
     # StyleGAN2's learning rate and lazy R1, pix2pix's L1 weight
     learning_rate: float = resumable(0.002)
     num_epochs: int = 3                      # None: no epoch limit (max_steps or max_minutes ends the run)
