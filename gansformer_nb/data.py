@@ -100,11 +100,12 @@ class MaskFolder:
 
     def check(self, count=None):
         "Read the first `count` masks (all by default): one warning names those with no hole or no known pixel."
-        empty, full = [], []
-        for i in range(min(count or len(self), len(self))):
-            m = self[i]
-            if m.min() == 1: empty.append(self.files[i].name)
-            elif m.max() == 0: full.append(self.files[i].name)
+        return self._report([self[i] for i in range(min(count or len(self), len(self)))])
+
+    def _report(self, masks):
+        "Names of the first masks that have no hole, and of those with no known pixel; one warning for each kind."
+        empty = [self.files[i].name for i, m in enumerate(masks) if m.min() == 1]
+        full = [self.files[i].name for i, m in enumerate(masks) if m.max() == 0]
         for names, what in ((empty, 'no hole (all known)'), (full, 'no known pixel (all hole)')):
             if names: warnings.warn(f'{len(names)} mask(s) in {self.root} have {what}: {", ".join(names[:10])}. '
                                     f'Masks are read as {self.convention}; check that convention.')
@@ -115,10 +116,11 @@ class MaskFolder:
         if len(self) < count:
             raise ValueError(f'{self.root} holds {len(self)} masks, fewer than masks_per_image={count}: '
                              f'lower --masks-per-image, or add masks.')
-        no_hole, _ = self.check(count)                                              # all-hole masks: a warning
+        masks = [self[j] for j in range(count)]                                     # each file read once
+        no_hole, _ = self._report(masks)                                            # all-hole masks: a warning
         if no_hole: raise DataError(f'{len(no_hole)} mask(s) in {self.root} have no hole when read as {self.convention} '
                                     f'({", ".join(no_hole[:10])}): there would be nothing to score. Check the convention.')
-        return [self[j] for j in range(count)]
+        return masks
 
     def __getitem__(self, i):
         m, convention = load_mask(self.files[i % len(self.files)])

@@ -16,14 +16,16 @@ import torch.nn as nn
 from .basics import ConfigError
 from .generator import Generator, GeneratorConfig, ModulatedConv2d
 from .discriminator import Discriminator, DiscriminatorConfig
-from .basics import resolve_device                                 # older paths, kept (96) ...
-from .data import build_datasets, hold_out, make_dataloaders
 from .losses import generator_loss, discriminator_loss, l1_loss, r1_penalty, lazy_regularization_adam
 from .evaluate import psnr
-from .checkpoints import (load_checkpoint, latest_checkpoint, bundled_checkpoint, save_release, RunFolder,
-                                       CHECKPOINT_VERSION)                      # ... to here
 from .runtime import (Processes, training_copies, RunBookkeeping, RunOptions, run_identity, resumable,
-                                   check_train_config, UpdateGuard, NonFiniteLossError, StoppedBySignal, bf16_autocast)
+                                   check_train_config)
+# names that older code imported from here, kept (appendix 96)
+from .basics import resolve_device
+from .data import build_datasets, hold_out, make_dataloaders
+from .checkpoints import (load_checkpoint, latest_checkpoint, bundled_checkpoint, save_release, RunFolder,
+                                       CHECKPOINT_VERSION)
+from .runtime import UpdateGuard, NonFiniteLossError, StoppedBySignal, bf16_autocast
 
 # %% ../nbs/06_training.ipynb #b4e7dbcf
 @dataclass
