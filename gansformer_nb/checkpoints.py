@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['CHECKPOINT_VERSION', 'COUNTERS', 'NETWORK_CONFIGS', 'BUNDLED_CHECKPOINT', 'BUNDLED_CHECKPOINTS', 'save_atomic',
-           'upgrade', 'load_checkpoint', 'latest_checkpoint', 'network_config', 'check_architecture', 'load_weights',
-           'generator_from_state', 'load_generator', 'discriminator_from_state', 'load_optimizer', 'RunFolder',
-           'release_state', 'save_release', 'bundled_checkpoint']
+           'upgrade', 'load_checkpoint', 'check_resumable', 'latest_checkpoint', 'network_config', 'check_architecture',
+           'load_weights', 'generator_from_state', 'load_generator', 'discriminator_from_state', 'load_optimizer',
+           'RunFolder', 'release_state', 'save_release', 'bundled_checkpoint']
 
 # %% ../nbs/95_checkpoints.ipynb #af1e7c86
 import fcntl, importlib.util, json, os, re, socket, time, warnings
@@ -50,6 +50,12 @@ def load_checkpoint(path, map_location='cpu'):
     if not isinstance(state, dict) or 'config' not in state or 'G_ema' not in state:
         raise ValueError(f'{path} is not a gansformer_nb training checkpoint (no config or G_ema).')
     return upgrade(state, path)
+
+def check_resumable(state, path):
+    "Raise a ValueError naming `path` when the loaded checkpoint `state` is a release: it has nothing to continue a run from."
+    if state.get('release'):
+        raise ValueError(f'{path} is a release (G_ema and D in fp16, no optimiser state): it can be evaluated, inspected '
+                         f'and used to inpaint, not resumed. Resume from a training checkpoint (checkpoints/step_*.pt).')
 
 def latest_checkpoint(out_dir):
     "The newest checkpoint in `out_dir/checkpoints`, or None."
@@ -163,8 +169,19 @@ class RunFolder:
         fcntl.flock(self._fd, fcntl.LOCK_UN); os.close(self._fd); self._fd = None
 
     def _read_lock(self):
-        try: return json.loads(self.lock.read_text() or '{}')
+        "What run.lock says (run, pid, host, since); {} when it is missing, empty, damaged or not a JSON object."
+        try: info = json.loads(self.lock.read_text() or '{}')
         except (OSError, ValueError): return {}
+        return info if isinstance(info, dict) else {}
+
+    def in_use(self):
+        "Whether a live process holds the folder now (its run.lock is locked); a probe that takes nothing."
+        try: fd = os.open(self.lock, os.O_RDONLY)
+        except OSError: return False                                           # no lock file: nobody holds it
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError: return True
+        else: fcntl.flock(fd, fcntl.LOCK_UN); return False
+        finally: os.close(fd)
 
     def _write_lock(self, **info):
         os.ftruncate(self._fd, 0); os.pwrite(self._fd, json.dumps(info).encode(), 0); os.fsync(self._fd)
@@ -186,11 +203,13 @@ class RunFolder:
                     + (f', or resume from {healthy}.' if healthy else '.'))
         return None
 
-    def tidy(self, step):
-        "Before training: remove temporary files of a killed save; trim metrics.jsonl to `step` (a resumed run logs from there)."
+    def tidy(self, step, run=None):
+        """Before training: remove temporary files of a killed save; adopt run `run`'s own checkpoints up to `step` (those
+        its killed invocations left) so that pruning counts them; trim metrics.jsonl to `step` (a resumed run logs from there)."""
         if self.checkpoints.is_dir():
             for tmp in self.checkpoints.glob('*.tmp'):
                 tmp.unlink(missing_ok=True); warnings.warn(f'removed {tmp}, left by an interrupted save.')
+            if run is not None: self.adopt(run, step)
         if self.metrics.exists():
             kept = []
             for n, line in enumerate(self.metrics.read_text().splitlines(), 1):
@@ -198,8 +217,19 @@ class RunFolder:
                 try: record = json.loads(line)
                 except ValueError:                                         # torn by a kill mid-write, most likely the last
                     warnings.warn(f'{self.metrics}: line {n} is not a complete record (a write cut short?): dropped.'); continue
+                if not isinstance(record, dict):                           # valid JSON, but not one of our records
+                    warnings.warn(f'{self.metrics}: line {n} is not a record ({line[:40]}): dropped.'); continue
                 if record.get('step', 0) <= step: kept.append(line)
             with atomic_path(self.metrics) as tmp: tmp.write_text(''.join(l + '\n' for l in kept))
+
+    def adopt(self, run, step):
+        "Count run `run`'s checkpoints up to `step` that an earlier invocation wrote (and a kill left) as written by this one."
+        mine = {p.resolve() for p in self.written}
+        for p in sorted(self.checkpoints.glob('step_*.pt'), reverse=True):
+            if not re.fullmatch(r'step_\d+', p.stem) or int(p.stem[5:]) > step or p.resolve() in mine: continue
+            if _saved_fields(p).get('state', {}).get('run') != run: continue              # another run's: never touched
+            self.written.insert(0, p)
+            if self.last_healthy is not None and Path(self.last_healthy).resolve() == p.resolve(): self.last_healthy = p
 
     def save(self, state, step, healthy=True):
         "Write checkpoint `state` for `step` atomically, then prune this run's older ones; returns its path."
@@ -222,10 +252,16 @@ class RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.metrics, 'a') as f: f.write(json.dumps(record) + '\n')
 
+def _saved_fields(path):
+    "Checkpoint `path` memory-mapped (its tensors are not read), or {} when it cannot be read."
+    try: state = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except Exception: return {}
+    return state if isinstance(state, dict) else {}
+
 def _healthy(path):
     "Whether checkpoint `path` was saved with no skipped (non-finite) update since the save before (read without loading tensors)."
-    try: return bool(torch.load(path, map_location='cpu', weights_only=True, mmap=True).get('healthy', True))
-    except Exception: return False
+    state = _saved_fields(path)
+    return bool(state) and bool(state.get('healthy', True))
 
 # %% ../nbs/95_checkpoints.ipynb #58dc6bff
 BUNDLED_CHECKPOINT = 'tiny_celeba64.pt'

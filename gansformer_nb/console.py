@@ -6,7 +6,7 @@
 __all__ = ['run', 'train', 'inpaint', 'evaluate']
 
 # %% ../nbs/97_console.ipynb #af964bf1
-import importlib, os, signal, sys
+import atexit, importlib, os, signal, sys
 
 # %% ../nbs/97_console.ipynb #2c99b234
 _MAIN_PID = None                           # the command's own process (data-loader workers are forked from it)
@@ -39,7 +39,16 @@ def run(entry, argv=None):
         print(f'{name}: stopped by {e or "SIGINT"} {what}', file=sys.stderr, flush=True)
         status = 130
     for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, _exit_now)
-    sys.exit(status)
+    _exit(status)
+
+def _exit(status):
+    """End the process with `status`: the exit handlers run (a signal meanwhile gets `_exit_now`'s line), then the
+    interpreter's own teardown is skipped: during it no Python handler can answer a signal, which would kill the
+    process without a word (exit 143) although its work is complete."""
+    try: atexit._run_exitfuncs()                     # data-loader workers, loggers: what `sys.exit` would have run
+    finally:
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(status)
 
 def train(): run('gansformer_nb.cli:train_main')
 def inpaint(): run('gansformer_nb.cli:inpaint_main')

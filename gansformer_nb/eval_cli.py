@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FID_WEIGHTS_URL', 'fid_weights_path', 'load_inception_weights', 'load_fid', 'write_csv', 'eval_parser',
-           'checkpoint_methods', 'eval_main', 'eval_cli']
+           'load_checkpoints', 'scoring_size', 'eval_main', 'eval_cli']
 
 # %% ../nbs/93_eval_cli.ipynb #f150e1dd
 import argparse, csv, hashlib, json, os, sys, tempfile, warnings
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from .basics import CLIError, atomic_path, check_out_dir, remove_if_empty, resolve_device
 from .console import run
-from .data import shared_path, MaskFolder
+from .data import GENERATED_DATA, shared_path, MaskFolder
 from .checkpoints import load_generator
 from .evaluate import (BASELINES, LPIPS_FILE, FID_RELIABLE_COUNT, load_lpips, evaluation_set,
                                     generator_fill, evaluate_methods, markdown_table, comparison_figure, METRICS)
@@ -90,7 +90,8 @@ def eval_parser():
     a('--mask-preset', default='thick', choices=['thin', 'medium', 'thick'], help='generator masks, without --masks [thick]')
     a('--mask-seed', type=int, default=0, help='seed of the generator masks [0]')
     a('--masks-per-image', type=int, default=4, help='each image is scored with the first N masks [4]')
-    a('--img-size', type=int, default=64, help='evaluation resolution [64]')
+    a('--img-size', type=int, default=None, help='evaluation resolution [the size the checkpoints were trained at '
+      '(the largest, if they differ); 64 for baselines alone]')
     a('--max-images', type=int, default=None, help='use only the first N images, sorted by name [all]')
     a('--baselines', nargs='*', default=list(BASELINES), choices=list(BASELINES), help=f'classical baselines [{" ".join(BASELINES)}]')
     a('--lpips-weights', default=None, help=f'LPIPS state dict [$GANSFORMER_NB_LPIPS_WEIGHTS, else ../shared/weights/{LPIPS_FILE}]')
@@ -105,49 +106,64 @@ def eval_parser():
     a('--device', default='auto', help='auto, cpu, cuda or cuda:N [auto]')
     return p
 
-def checkpoint_methods(specs, device, seed, batch_size):
-    "{name: fill} for `[NAME=]PATH` checkpoint specs; errors name the file."
-    methods = {}
+def load_checkpoints(specs, device):
+    "{name: (G_ema, its run's config)} for `[NAME=]PATH` checkpoint specs; errors name the file."
+    models = {}
     for spec in specs:
         name, _, path = spec.partition('=') if '=' in spec and not Path(spec).exists() else ('', '', spec)
-        try: G, _ = load_generator(path, device)
+        try: G, state = load_generator(path, device)
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         name = name or f'{Path(path).resolve().parent.parent.name}/{Path(path).stem}'
-        if name in methods: raise CLIError(f'two checkpoints are called {name!r}: name them, --checkpoint NAME=PATH.')
-        methods[name] = partial(generator_fill, G, seed=seed, batch_size=batch_size)
-    return methods
+        if name in models: raise CLIError(f'two checkpoints are called {name!r}: name them, --checkpoint NAME=PATH.')
+        models[name] = G, state['config']
+    return models
+
+def scoring_size(models, asked=None):
+    "(the evaluation size, notes): `asked`, else the checkpoints' training size (the largest); notes name each model scored at another size or trained on drawn data."
+    trained = {name: G.config.img_size for name, (G, _) in models.items()}
+    size = asked or max(trained.values(), default=64)
+    notes = [f'{name} was trained at {s}² and is scored at {size}² (its generator runs at any size it divides into; '
+             f'pass --img-size {s} to score it at its own)' for name, s in trained.items() if s != size]
+    notes += [f'{name} was trained on {GENERATED_DATA[config["data"]]}, not on photographs'
+              for name, (_, config) in models.items() if config.get('data') in GENERATED_DATA]
+    return size, notes
 
 def eval_main(argv=None):
     "Entry point of `gansformer_nb_eval`."
     args, made = eval_parser().parse_args(argv), []
     try:
         for flag in ('masks_per_image', 'img_size', 'figure_count', 'batch_size'):
-            if getattr(args, flag) <= 0: raise CLIError(f'--{flag.replace("_", "-")} must be positive, got {getattr(args, flag)}.')
+            if getattr(args, flag) is not None and getattr(args, flag) <= 0: raise CLIError(f'--{flag.replace("_", "-")} must be positive, got {getattr(args, flag)}.')
         if args.max_images is not None and args.max_images <= 0: raise CLIError(f'--max-images must be positive, got {args.max_images}.')
         if not args.checkpoint and not args.baselines: raise CLIError('nothing to evaluate: give --checkpoint and/or --baselines.')
         data = args.data or shared_path('data', 'celebahq256', 'val')
         if data is None: raise CLIError('no --data folder given and ../shared/data/celebahq256/val does not exist: pass --data DIR.')
         try: device = resolve_device(args.device)
         except RuntimeError as e: raise CLIError(str(e)) from None
+        models = load_checkpoints(args.checkpoint, device)
+        size, size_notes = scoring_size(models, args.img_size)
+        for note in size_notes: print(f'note: {note}', file=sys.stderr)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                mask_folder = MaskFolder(args.masks, args.img_size) if args.masks else None
-                images, masks = evaluation_set(data, mask_folder, args.img_size, args.masks_per_image, args.mask_preset,
+                mask_folder = MaskFolder(args.masks, size) if args.masks else None
+                images, masks = evaluation_set(data, mask_folder, size, args.masks_per_image, args.mask_preset,
                                                args.mask_seed, args.max_images)
             for w in caught: print(f'note: {w.message}', file=sys.stderr)
         except (FileNotFoundError, ValueError) as e: raise CLIError(str(e)) from None
         methods = {BASELINES[k][0]: BASELINES[k][1] for k in args.baselines}
-        methods.update(checkpoint_methods(args.checkpoint, device, args.seed, args.batch_size))
+        methods.update({name: partial(generator_fill, G, seed=args.seed, batch_size=args.batch_size) for name, (G, _) in models.items()})
         convention = mask_folder.convention if mask_folder else '1 = keep'
         notes = [f'{len(images)} image-mask pairs = {len(images) // args.masks_per_image} images from {data} × the first '
                  f'{args.masks_per_image} masks of {args.masks or f"the {args.mask_preset} generator (seed {args.mask_seed})"} '
-                 f'(read as {convention}), at {args.img_size}×{args.img_size}; hole {(1 - masks).mean().item():.1%} of the pixels']
+                 f'(read as {convention}), at {size}×{size}'
+                 + (' (the checkpoints\' training size)' if args.img_size is None and models else '')
+                 + f'; hole {(1 - masks).mean().item():.1%} of the pixels', *size_notes]
         lpips_model = None
         if not args.no_lpips:
             try: lpips_model = load_lpips(args.lpips_weights, device)
-            except (FileNotFoundError, ValueError) as e:
-                if args.lpips_weights: raise CLIError(str(e)) from None
+            except (FileNotFoundError, ValueError) as e:     # weights the user named (flag or variable): an error
+                if args.lpips_weights or os.environ.get('GANSFORMER_NB_LPIPS_WEIGHTS'): raise CLIError(str(e)) from None
                 notes.append(f'LPIPS skipped: {e}')
         fid = None
         if not args.no_fid:

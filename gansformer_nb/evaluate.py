@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
 from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb, moved_names
 from .masks import MaskGenerator
-from .data import shared_path, list_images, require_folder, scan_images, load_image, MaskFolder
+from .data import (shared_path, list_images, require_folder, scan_images, load_image, first_decodable,
+                                DataError, MaskFolder)
 
 __getattr__ = moved_names(__name__, 'eval_cli',           # FID's weight loading and the CSV writer moved to appendix 93
                           ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL', 'write_csv'))
@@ -120,7 +121,9 @@ def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_pres
     else:
         gen = MaskGenerator(mask_preset, img_size, seed=mask_seed)
         ms = [torch.from_numpy(gen.mask_for(j)) for j in range(masks_per_image)]
-    imgs = torch.stack([load_image(f, img_size) for f in files])                  # [n, 3, s, s]; DataError names a bad file
+    files = first_decodable(files, load=lambda f: load_image(f, img_size))        # damaged inside: skipped, one warning
+    if not files: raise DataError(f'none of the images in {root} can be decoded: replace them, or pass another folder.')
+    imgs = torch.stack([load_image(f, img_size) for f in files])                  # [n, 3, s, s]
     ms = torch.stack(ms)[:, None]                                                 # [masks_per_image, 1, s, s]
     return imgs.repeat_interleave(masks_per_image, 0), ms.repeat(len(files), 1, 1, 1)
 

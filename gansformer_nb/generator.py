@@ -23,7 +23,7 @@ class NetworkConfig(PresetConfig):
     "Shared by `GeneratorConfig` and `DiscriminatorConfig`: `channels` per level; `img_size` a multiple of 2^(levels-1)."
     def __post_init__(self):
         self.channels = tuple(self.channels)
-        check_image_size(self.img_size, self.size_multiple)
+        check_image_size(self.img_size, self.size_multiple, minimum=2 * self.size_multiple)   # the bottleneck keeps 2×2
 
     @property
     def size_multiple(self): return 2 ** (len(self.channels) - 1)

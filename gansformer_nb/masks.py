@@ -62,7 +62,7 @@ class MaskGenerator:
 
 # %% ../nbs/04_masks.ipynb #6c4cb503
 class InpaintingDataset(Dataset):
-    "Base: subclasses implement `load(i) -> [3, H, W]` (or a dict with 'image' and more maps); this adds flips and masks."
+    "Base: subclasses implement `load(i) -> [3, H, W]` (or a dict: 'image', its own 'mask' `[H, W]` if it has one, more maps); this adds flips and masks."
     def __init__(self, img_size, masks='thick', train=True, mask_seed=0, generate=0.0):
         check_image_size(img_size, 8)
         if not 0 <= generate <= 1: raise ValueError(f'generate={generate} must be a share in [0, 1].')
@@ -85,8 +85,8 @@ class InpaintingDataset(Dataset):
         rng = np.random.default_rng([self.mask_seed, epoch, i])                  # this item's randomness, this epoch
         item = self.load(i)                                                      # [3, H, W] in [-1, 1] (or a dict)
         extra = dict(item) if isinstance(item, dict) else {'image': item}        # maps beside the image: flipped with it
-        image = extra.pop('image')
-        mask = torch.from_numpy(self.mask(i, image, rng))[None]                  # [1, H, W]
+        image, own = extra.pop('image'), extra.pop('mask', None)               # an item may bring its own mask (a file's)
+        mask = torch.from_numpy(self.mask(i, image, rng) if own is None else own)[None]   # [1, H, W]
         if self.train and rng.random() < 0.5:
             image, mask, extra = image.flip(-1), mask.flip(-1), {k: v.flip(-1) for k, v in extra.items()}
         return {'image': image, 'mask': mask, 'masked': image * mask, **extra}

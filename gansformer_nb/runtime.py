@@ -18,7 +18,7 @@ from torchvision.utils import save_image
 from tqdm.auto import tqdm
 from .basics import PresetConfig, ConfigError, resolve_device, to_unit
 from .generator import GeneratorConfig
-from .checkpoints import CHECKPOINT_VERSION, RunFolder, load_checkpoint, load_weights, load_optimizer, latest_checkpoint
+from .checkpoints import CHECKPOINT_VERSION, RunFolder, check_resumable, load_checkpoint, load_weights, load_optimizer, latest_checkpoint
 from .data import build_datasets, make_dataloaders
 
 # %% ../nbs/91_training_loop.ipynb #9ca25f1c
@@ -240,6 +240,7 @@ class RunOptions(PresetConfig):
     keep_checkpoints: int = 3
     sample_count: int = 8
     out_dir: str = 'runs/celeba256'
+    preset_name: str = run_identity(None)   # the preset the run was made from (`TrainConfig.PRESETS` sets it); None: older runs
     # hardware
     device: str = 'auto'                     # auto | cpu | cuda | cuda:N
     num_workers: int = 2
@@ -270,11 +271,16 @@ class RunBookkeeping:
         self.fixed = {k: torch.stack([it[k] for it in items]).to(self.device) for k in ('image', 'mask')}
         self.fixed['z'] = self.G.sample_z(len(items), generator=torch.Generator().manual_seed(c.seed + 7))  # [n, K+1, z_dim]
         self.guard = UpdateGuard(self.processes, advice=self.divergence_advice)   # non-finite updates are skipped
-        self.folder = RunFolder(c.out_dir, c.keep_checkpoints)             # checkpoints and metrics.jsonl (95)
-        if self.processes.is_main: self.folder.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.use_folder(c.out_dir)                                         # checkpoints and metrics.jsonl (95)
         self.history, self.loggers = [], []                             # logged records; callables (record, step)
         self.resume_changes, self.started, self.saved_at = {}, None, None   # set by resume; the loop's clock; last save
         self.stepping = False                                           # inside a train_step (for the stop's line)
+
+    def use_folder(self, out_dir):
+        "Write this run to `out_dir` (before it claims the folder: the CLI moves a default folder another run took)."
+        self.config.out_dir = str(out_dir)
+        self.folder = RunFolder(out_dir, self.config.keep_checkpoints)
+        if self.processes.is_main: self.folder.checkpoints.mkdir(parents=True, exist_ok=True)
 
     @property
     def device(self): return self.processes.device
@@ -416,7 +422,7 @@ class RunBookkeeping:
         "Before training: refuse to mix with another run's checkpoints (every process stops, or none), then tidy up."
         error = self.folder.refusal(self.state.step) if self.processes.is_main else None
         if self.processes.agreed(error is not None): raise ValueError(error or 'rank 0 refused the output folder (see its message).')
-        if self.processes.is_main: self.folder.tidy(self.state.step)
+        if self.processes.is_main: self.folder.tidy(self.state.step, self.state.run)   # this run's own leftovers count
 
     def divergence_advice(self):
         "What to do after ten non-finite updates in a row (ends the message of NonFiniteLossError): a command that works."
@@ -430,9 +436,7 @@ class RunBookkeeping:
     def resume(cls, path, train_set=None, val_set=None, quiet=False, **overrides):
         "Continue the run saved in checkpoint `path` (its config, changed by `overrides` such as `max_steps`)."
         state = load_checkpoint(path)
-        if state.get('release'):
-            raise ValueError(f'{path} is a release (G_ema and D in fp16, no optimiser state): it can be evaluated, inspected '
-                             f'and used to inpaint, not resumed. Resume from a training checkpoint (checkpoints/step_*.pt).')
+        check_resumable(state, path)                                      # a release cannot continue a run
         saved = state['config']
         if changed := [k for k in cls.config_class.on_resume('kept') if k in overrides and k in saved and overrides[k] != saved[k]]:
             raise ValueError(f'{path}: a resume keeps what defines the run, and these would change: ' + ', '.join(

@@ -88,18 +88,20 @@ class TrainConfig(RunOptions):
         return tuple(f.name for f in fields(cls) if f.metadata.get('on_resume') == rule)
 
 TrainConfig.PRESETS = {
-    'celeba256': TrainConfig(),
+    'celeba256': TrainConfig(preset_name='celeba256'),
     # tiny: the CPU setup measured in "What mattered" below (small batches, a larger equalised learning rate, and the
     # first half of the run on the reconstruction loss alone)
-    'tiny': TrainConfig(img_size=64, model='tiny', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
+    'tiny': TrainConfig(preset_name='tiny', img_size=64, model='tiny', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
                         cache_images=True, out_dir='runs/tiny', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
     # scenes: lesson 09's procedural scenes at 32²
-    'scenes': TrainConfig(img_size=32, model='scenes', data='scenes', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
+    'scenes': TrainConfig(preset_name='scenes', img_size=32, model='scenes', data='scenes', batch_size=4, learning_rate=0.01, reconstruction_warmup=0.5,
                           out_dir='runs/scenes', log_interval=10, sample_interval=200, eval_interval=200, save_interval=200),
 }
 # the -diverse presets add MSGAN's mode-seeking term: fills that depend on z, at a cost in PSNR (lesson 09 measures both)
-TrainConfig.PRESETS['tiny-diverse'] = replace(TrainConfig.PRESETS['tiny'], mode_seeking=0.1, out_dir='runs/tiny-diverse')
-TrainConfig.PRESETS['scenes-diverse'] = replace(TrainConfig.PRESETS['scenes'], mode_seeking=0.1, out_dir='runs/scenes-diverse')
+TrainConfig.PRESETS['tiny-diverse'] = replace(TrainConfig.PRESETS['tiny'], preset_name='tiny-diverse', mode_seeking=0.1,
+                                              out_dir='runs/tiny-diverse')
+TrainConfig.PRESETS['scenes-diverse'] = replace(TrainConfig.PRESETS['scenes'], preset_name='scenes-diverse', mode_seeking=0.1,
+                                                out_dir='runs/scenes-diverse')
 
 # %% ../nbs/06_training.ipynb #8701dbf5
 @dataclass
