@@ -142,7 +142,7 @@ class RunFolder:
         if self._holds: self._holds += 1; return None                          # this process holds it already
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)                     # the kernel drops it when the process dies
+        try: _lock_soon(fd)                                                     # the kernel drops it when the process dies
         except BlockingIOError:
             os.close(fd); other = self._read_lock()
             return (f'{self.root} is in use by another run (PID {other.get("pid", "?")} on {other.get("host", "?")}, '
@@ -227,9 +227,11 @@ class RunFolder:
         mine = {p.resolve() for p in self.written}
         for p in sorted(self.checkpoints.glob('step_*.pt'), reverse=True):
             if not re.fullmatch(r'step_\d+', p.stem) or int(p.stem[5:]) > step or p.resolve() in mine: continue
-            if _saved_fields(p).get('state', {}).get('run') != run: continue              # another run's: never touched
+            saved = _saved_fields(p)
+            if saved.get('state', {}).get('run') != run: continue                         # another run's: never touched
             self.written.insert(0, p)
             if self.last_healthy is not None and Path(self.last_healthy).resolve() == p.resolve(): self.last_healthy = p
+            elif self.last_healthy is None and saved.get('healthy', True): self.last_healthy = p   # pruning keeps it
 
     def save(self, state, step, healthy=True):
         "Write checkpoint `state` for `step` atomically, then prune this run's older ones; returns its path."
@@ -251,6 +253,14 @@ class RunFolder:
         "Append one record to metrics.jsonl."
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.metrics, 'a') as f: f.write(json.dumps(record) + '\n')
+
+def _lock_soon(fd, tries=10, wait=0.02):
+    "Take the exclusive lock of `fd`, trying for a moment (another process's `in_use` probe holds it for microseconds)."
+    for k in range(tries):
+        try: return fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if k == tries - 1: raise
+            time.sleep(wait)
 
 def _saved_fields(path):
     "Checkpoint `path` memory-mapped (its tensors are not read), or {} when it cannot be read."

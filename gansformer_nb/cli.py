@@ -109,11 +109,13 @@ def _config_from_args(args):
         saved = state['config']
         if args.preset: check_resume_preset(args.resume, saved, args.preset)
         changed = [f for f in TrainConfig.on_resume('kept') if f in given and given[f] != saved.get(f)]
+        if recipe := [f for f in RECIPE[1:] if f in given and f in saved and given[f] != saved[f]]:   # e.g. --warmup
+            notice = 'changed on resume, and applied: ' + ', '.join(f'{f} {saved[f]!r} → {given[f]!r}' for f in recipe)
         if changed:
             raise CLIError(f'--resume {args.resume} is incompatible with the flags given: ' + ', '.join(
                 f'{f} (checkpoint: {saved.get(f)!r}, flags: {given.get(f, args.preset)!r})' for f in changed)
                 + '. Drop those flags to continue that run, or start a new run with another --out-dir.')
-        notice = None
+        notice = notice if recipe else None
         ckpt = Path(args.resume).resolve()
         if 'out_dir' not in given and ckpt.parent.name == 'checkpoints':
             given['out_dir'] = str(ckpt.parents[1])      # the run's own folder, from wherever the command is run
@@ -123,7 +125,7 @@ def _config_from_args(args):
         else:
             before = Path(saved['data_root']).expanduser().resolve()
             if 'data_root' in given and Path(given['data_root']) != before:
-                notice = f'data root changed on resume: {before} → {given["data_root"]} (the model is unchanged).'
+                notice = (notice + '; ' if notice else '') + f'data root changed on resume: {before} → {given["data_root"]} (the model is unchanged).'
             elif 'data_root' not in given and not before.exists():
                 raise CLIError(f'--resume {args.resume}: the run\'s data folder {before} no longer exists (moved?): pass '
                                f'--data-root with its new location.')
@@ -153,7 +155,10 @@ def _config_from_args(args):
         given['data_root'] = str(root.resolve())                  # checkpoints keep an absolute path to the data
     if 'out_dir' not in given:                                    # the default folder is taken: use the next free one
         default = TrainConfig.preset(preset).out_dir
-        free = free_run_folder(default)
+        several = dist.is_available() and dist.is_initialized()
+        free = free_run_folder(default) if not several or dist.get_rank() == 0 else None
+        if several:                                 # rank 0 chooses, so that every rank names one folder
+            chosen = [free]; dist.broadcast_object_list(chosen, src=0); free = chosen[0]
         if free != default:
             given['out_dir'] = free
             notice = (notice + ' ' if notice else '') + f'{default} holds another run: writing to {free} (--out-dir sets it).'
@@ -167,10 +172,10 @@ def has_data(root):
     return root.is_dir() and bool(list_images(root))
 
 def free_run_folder(default, after=None):
-    "The first of `default`, `default-2`, `default-3`, ... (after `after`) with no checkpoint and no run holding it."
-    names = (default if k == 1 else f'{default}-{k}' for k in itertools.count(1))
-    if after is not None: names = itertools.dropwhile(lambda d: d != after, names); next(names)
-    return next(d for d in names if latest_checkpoint(d) is None and not RunFolder(d).in_use())
+    "The first of `default`, `default-2`, `default-3`, ... (after `after`, one of them) with no checkpoint and no run holding it."
+    name = lambda k: default if k == 1 else f'{default}-{k}'
+    start = next((k + 1 for k in range(1, 10_000) if name(k) == after), 1)
+    return next(d for d in map(name, itertools.count(start)) if latest_checkpoint(d) is None and not RunFolder(d).in_use())
 
 def load_resume_checkpoint(path):
     "The checkpoint `--resume` names, or a CLIError: missing, damaged, or a release (nothing to continue from)."
@@ -257,19 +262,19 @@ def stopping_rule(trainer):
             rule += f'; the first {math.ceil(c.reconstruction_warmup * total):,} steps ({share}) train on the L1 loss alone'
         else: rule += f'; the first {share} of the run (by steps or time) trains on the L1 loss alone'
     elif c.reconstruction_warmup and trainer.state.step:          # a resume after D joined: the warm-up is not recounted
-        straight = (f'a run trained straight to {total:,} steps would have started D at step '
-                    f'{math.ceil(c.reconstruction_warmup * total):,}' if total is not None and not c.max_minutes
-                    else 'a run trained straight to these limits would have started it elsewhere')
-        rule += (f'; D has trained since step {joined:,}, where the L1 warm-up of the run\'s first limits ended (kept: '
-                 f'extending a run is not training it straight; {straight})')
+        rule += f'; D has trained since step {joined:,}, where the L1 warm-up ended'
+        straight = math.ceil(c.reconstruction_warmup * total) if total is not None and not c.max_minutes else None
+        if straight != joined:                                     # these limits would have put it elsewhere: say so
+            rule += (' (kept: extending a run is not training it straight; a run trained straight to '
+                     + (f'{total:,} steps would have started D at step {straight:,})' if straight else 'these limits would start it elsewhere)'))
     return rule
 
 def resume_summary(c):
     "What a resume keeps from its checkpoint and what the flags may change: one line."
     recipe = ', '.join(f'{f} {getattr(c, f)!r}' for f in RECIPE[1:])
     return (f'resuming: kept from the checkpoint: preset {c.preset_name or "(not recorded)"}, model {c.model} at '
-            f'{c.img_size}², data {c.data}, seed {c.seed}, and the recipe ({recipe}); the flags given change only the '
-            f'limits, the learning-rate and R1 settings (listed when changed) and the hardware')
+            f'{c.img_size}², data {c.data}, seed {c.seed}; the recipe now ({recipe}) is the checkpoint\'s but for what a '
+            f'"changed on resume" line names; flags change the limits, the learning rates, R1 and the hardware')
 
 def train_main(argv=None):
     "Entry point of `gansformer_nb_train`: an exit status (0 done, 2 a user error, 130 stopped by a signal)."
@@ -292,7 +297,7 @@ def train_main(argv=None):
                     trainer.prepare_folder()            # another run's checkpoints there: refused before anything runs
                     break
                 except ValueError:
-                    if args.out_dir or args.resume: raise          # a folder the user chose: refused, with the reason
+                    if args.out_dir or args.resume or distributed: raise   # a folder the user chose: refused, with the reason
                     held.close()                                   # a default folder another run took meanwhile: the next
                     default = TrainConfig.preset(config.preset_name).out_dir
                     moved = free_run_folder(default, after=config.out_dir)
@@ -535,7 +540,8 @@ def inpaint_main(argv=None):
                   f'at the seam; masks read as {", ".join(sorted(conventions))})')
         if failed:
             if len(jobs) == 1: raise CLIError(failed[0])
-            raise CLIError(f'{len(failed)} of {len(jobs)} inputs were skipped, the others written: ' + ' '.join(failed[:5])
+            raise CLIError(f'{len(failed)} of {len(jobs)} inputs were skipped' + (', the others written' if written else '')
+                           + ': ' + ' '.join(failed[:5])
                            + (f' (and {len(failed) - 5} more)' if len(failed) > 5 else ''))
         return 0
     except KeyboardInterrupt as e:

@@ -47,7 +47,9 @@ def _exit(status):
     process without a word (exit 143) although its work is complete."""
     try: atexit._run_exitfuncs()                     # data-loader workers, loggers: what `sys.exit` would have run
     finally:
-        sys.stdout.flush(); sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try: stream.flush()
+            except (OSError, ValueError): pass       # a closed pipe: nothing more can be said, the status still can
         os._exit(status)
 
 def train(): run('gansformer_nb.cli:train_main')

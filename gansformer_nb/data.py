@@ -275,8 +275,12 @@ class PairedInpaintingDataset(InpaintingDataset):
         readable = set(scan_images([*masked.values(), *truth.values()], min_size=img_size))
         self.pairs = [(masked[k], truth[k]) for k in sorted(truth) if masked[k] in readable and truth[k] in readable]
         if not self.pairs: raise FileNotFoundError(f'no readable image pairs in {self.root}.')
-        def shapes(p):
-            with Image.open(p) as im: return im.size
+        def shapes(p):                                               # upright, as `read_rgb` and `load_mask` see it
+            with Image.open(p) as im:
+                w, h = im.size
+                try: turned = (im.format == 'JPEG' or 'exif' in im.info) and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+                except Exception: turned = False                 # unreadable metadata: the pixels will say so later
+            return (h, w) if turned else (w, h)
         aspect = lambda p: shapes(p)[0] / shapes(p)[1]
         beside = [(m, t) for m, t in self.pairs] + [(self.mask_files[t.stem], t) for _, t in self.pairs if self.mask_files]
         if unlike := [(m, t) for m, t in beside if abs(aspect(m) - aspect(t)) > 0.01]:

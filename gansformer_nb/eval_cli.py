@@ -11,7 +11,7 @@ import argparse, csv, hashlib, json, os, sys, tempfile, warnings
 from functools import partial
 from pathlib import Path
 import torch
-from .basics import CLIError, atomic_path, check_out_dir, remove_if_empty, resolve_device
+from .basics import CLIError, ConfigError, check_image_size, atomic_path, check_out_dir, remove_if_empty, resolve_device
 from .console import run
 from .data import GENERATED_DATA, shared_path, MaskFolder
 from .checkpoints import load_generator
@@ -122,6 +122,8 @@ def scoring_size(models, asked=None):
     "(the evaluation size, notes): `asked`, else the checkpoints' training size (the largest); notes name each model scored at another size or trained on drawn data."
     trained = {name: G.config.img_size for name, (G, _) in models.items()}
     size = asked or max(trained.values(), default=64)
+    for G, _ in models.values():                                  # a size each generator can run at: or one line
+        check_image_size(size, G.config.size_multiple, '--img-size', minimum=2 * G.config.size_multiple)
     notes = [f'{name} was trained at {s}² and is scored at {size}² (its generator runs at any size it divides into; '
              f'pass --img-size {s} to score it at its own)' for name, s in trained.items() if s != size]
     notes += [f'{name} was trained on {GENERATED_DATA[config["data"]]}, not on photographs'
@@ -141,7 +143,8 @@ def eval_main(argv=None):
         try: device = resolve_device(args.device)
         except RuntimeError as e: raise CLIError(str(e)) from None
         models = load_checkpoints(args.checkpoint, device)
-        size, size_notes = scoring_size(models, args.img_size)
+        try: size, size_notes = scoring_size(models, args.img_size)
+        except ConfigError as e: raise CLIError(f'{e.field} {e.rule}, got {e.value}.') from None
         for note in size_notes: print(f'note: {note}', file=sys.stderr)
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -163,7 +166,9 @@ def eval_main(argv=None):
         if not args.no_lpips:
             try: lpips_model = load_lpips(args.lpips_weights, device)
             except (FileNotFoundError, ValueError) as e:     # weights the user named (flag or variable): an error
-                if args.lpips_weights or os.environ.get('GANSFORMER_NB_LPIPS_WEIGHTS'): raise CLIError(str(e)) from None
+                if args.lpips_weights: raise CLIError(str(e)) from None
+                if os.environ.get('GANSFORMER_NB_LPIPS_WEIGHTS'):
+                    raise CLIError(f'$GANSFORMER_NB_LPIPS_WEIGHTS names unusable LPIPS weights: {e} Or unset the variable.') from None
                 notes.append(f'LPIPS skipped: {e}')
         fid = None
         if not args.no_fid:

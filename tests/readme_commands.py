@@ -37,7 +37,9 @@ def plan(command, tmp):
         if '--resume' in argv:
             return argv, ('error', ['checkpoint not found']), 'a fresh clone has no 5,000-step run to resume'
         if 'dataset/celeba_hq_256' in argv:
-            return argv + ['--max-steps', '2'], ('error', ['does not exist', '--data-root']), 'a fresh clone has no dataset/'
+            if (ROOT / 'dataset/celeba_hq_256').is_dir(): return None, None, 'this checkout has dataset/: a GPU run, not for CI'
+            return argv + ['--max-steps', '2', '--out-dir', str(tmp / 'run')], ('error', ['does not exist', '--data-root']), \
+                'a fresh clone has no dataset/'
         if '../shared/data/celebahq256' in argv and not SHARED: return None, None, 'no ../shared beside the repository'
         return argv + ['--max-steps', '2', '--workers', '0', '--out-dir', str(tmp / 'run')], 'ok', 'two steps'
     if tool in ('gansformer_nb_inpaint', 'gansformer_nb_eval'):
