@@ -175,7 +175,7 @@ class RunFolder:
         return info if isinstance(info, dict) else {}
 
     def in_use(self):
-        "Whether a live process holds the folder now (its run.lock is locked); a probe that takes nothing."
+        "Whether a live process holds the folder now (its run.lock is locked). The probe holds the lock for microseconds: `claim` retries."
         try: fd = os.open(self.lock, os.O_RDONLY)
         except OSError: return False                                           # no lock file: nobody holds it
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -106,7 +106,7 @@ def _config_from_args(args):
     if 'data_root' in given: given['data_root'] = str(Path(given['data_root']).expanduser().resolve())
     if args.resume:
         state = load_resume_checkpoint(args.resume)        # missing, damaged or a release: a CLIError naming it
-        saved = state['config']
+        saved, notice = state['config'], None
         if args.preset: check_resume_preset(args.resume, saved, args.preset)
         changed = [f for f in TrainConfig.on_resume('kept') if f in given and given[f] != saved.get(f)]
         if recipe := [f for f in RECIPE[1:] if f in given and f in saved and given[f] != saved[f]]:   # e.g. --warmup
@@ -115,7 +115,6 @@ def _config_from_args(args):
             raise CLIError(f'--resume {args.resume} is incompatible with the flags given: ' + ', '.join(
                 f'{f} (checkpoint: {saved.get(f)!r}, flags: {given.get(f, args.preset)!r})' for f in changed)
                 + '. Drop those flags to continue that run, or start a new run with another --out-dir.')
-        notice = notice if recipe else None
         ckpt = Path(args.resume).resolve()
         if 'out_dir' not in given and ckpt.parent.name == 'checkpoints':
             given['out_dir'] = str(ckpt.parents[1])      # the run's own folder, from wherever the command is run
@@ -151,7 +150,7 @@ def _config_from_args(args):
                            f'(or --data synthetic for built-in faces).')
         else:
             raise CLIError(f'data root {root} holds no images ({", ".join(IMAGE_EXTENSIONS)}): point --data-root at a folder of face images.')
-    if 'data_root' not in given and given.get('data', kind) not in GENERATED_DATA:
+    if 'data_root' not in given and kind not in GENERATED_DATA:
         given['data_root'] = str(root.resolve())                  # checkpoints keep an absolute path to the data
     if 'out_dir' not in given:                                    # the default folder is taken: use the next free one
         default = TrainConfig.preset(preset).out_dir
@@ -400,7 +399,8 @@ def inpaint_jobs(image, mask, out, samples):
     twins = {}                                                                         # a/face -> [a/face.png, a/face.jpg]
     for p in list_images(mask): twins.setdefault(p.relative_to(mask).with_suffix(''), []).append(p)
     used = {p.relative_to(image).with_suffix('') for p in images}
-    if clash := [ps for key, ps in twins.items() if len(ps) > 1 and (key in used or key.name in {u.name for u in used})]:
+    used_names = {u.name for u in used}                                                 # masks are also matched by name
+    if clash := [ps for key, ps in twins.items() if len(ps) > 1 and (key in used or key.name in used_names)]:
         raise CLIError(f'{len(clash)} mask name(s) in {mask} exist with several extensions, e.g. '
                        f'{", ".join(str(p.relative_to(mask)) for p in clash[0])}: which one is meant cannot be known. '
                        f'Keep one mask per image name.')

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'GENERATED_DATA', 'shared_path', 'list_images', 'require_folder', 'DataError', 'mask_array',
-           'load_mask', 'resize_mask', 'square_mask', 'MaskFolder', 'to_8bit', 'read_rgb', 'load_image',
-           'image_is_readable', 'image_side', 'name_some', 'first_decodable', 'scan_images', 'ImageFolderInpainting',
-           'next_decodable', 'PairedInpaintingDataset', 'ResumableSampler', 'make_dataloaders', 'build_datasets',
-           'hold_out']
+           'load_mask', 'resize_mask', 'centre_square', 'square_mask', 'MaskFolder', 'to_8bit', 'read_rgb',
+           'load_image', 'image_is_readable', 'image_side', 'name_some', 'first_decodable', 'scan_images',
+           'ImageFolderInpainting', 'next_decodable', 'PairedInpaintingDataset', 'ResumableSampler', 'make_dataloaders',
+           'build_datasets', 'hold_out']
 
 # %% ../nbs/90_data_files.ipynb #7e7c5785
 import os, warnings
@@ -86,10 +86,15 @@ def resize_mask(m, size):
     "Nearest-neighbour resize of a float32 mask (1 = known) to `size` = (W, H): no grey edges."
     return (np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize(size, Image.NEAREST)) >= 128).astype(np.float32)
 
+def centre_square(w, h):
+    "(left, top, side) of the centred square of a `w`×`h` picture: the one crop images and masks share."
+    s = min(w, h)
+    return (w - s) // 2, (h - s) // 2, s
+
 def square_mask(m, size):
-    "A mask `[h, w]` cropped as `load_image` crops its image (the centred square), then resized to `[size, size]`."
-    h, w = m.shape; s = min(h, w)
-    m = m[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    "A mask `[h, w]` cropped as `load_image` crops its image (`centre_square`), then resized to `[size, size]`."
+    x, y, s = centre_square(m.shape[1], m.shape[0])
+    m = m[y:y + s, x:x + s]
     return m if s == size else resize_mask(m, (size, size))
 
 class MaskFolder:
@@ -163,8 +168,8 @@ def read_rgb(path):
 def load_image(path, img_size):
     "Read an image (`read_rgb`), centre-crop to square, resize to `img_size`: `[3, H, W]` in [-1, 1]."
     im = read_rgb(path)
-    w, h = im.size; s = min(w, h)
-    im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    x, y, s = centre_square(*im.size)
+    im = im.crop((x, y, x + s, y + s))
     if s != img_size: im = im.resize((img_size, img_size), Image.LANCZOS)
     return to_tensor(im)
 
@@ -189,15 +194,16 @@ def image_side(path):
 def name_some(paths, n=10):
     return ', '.join(str(p) for p in paths[:n]) + (f' and {len(paths) - n} more' if len(paths) > n else '')
 
-def first_decodable(items, count=None, load=read_rgb, what='images'):
-    "The first `count` of `items` (all, when None) that `load` decodes completely; one warning names the ones it could not."
-    good, bad = [], []
+def first_decodable(items, count=None, load=read_rgb, what='images', decoded=False):
+    """The first `count` of `items` (all, when None) that `load` decodes completely (with `decoded`: and what `load`
+    returned for each, so nothing is decoded twice); one warning names the ones it could not."""
+    good, values, bad = [], [], []
     for item in items:
         if count is not None and len(good) == count: break
-        try: load(item); good.append(item)
+        try: values.append(load(item)); good.append(item)
         except DataError: bad.append(item)
     if bad: warnings.warn(f'skipped {len(bad)} {what} that cannot be decoded (they are damaged inside): {name_some(bad)}')
-    return good
+    return (good, values) if decoded else good
 
 def scan_images(paths, what='images', min_size=None):
     "Keep the readable files; one warning names the rest, one more those smaller than `min_size` (they get upscaled)."
@@ -275,16 +281,17 @@ class PairedInpaintingDataset(InpaintingDataset):
         readable = set(scan_images([*masked.values(), *truth.values()], min_size=img_size))
         self.pairs = [(masked[k], truth[k]) for k in sorted(truth) if masked[k] in readable and truth[k] in readable]
         if not self.pairs: raise FileNotFoundError(f'no readable image pairs in {self.root}.')
-        def shapes(p):                                               # upright, as `read_rgb` and `load_mask` see it
+        def upright_size(p):                                         # as `read_rgb` and `load_mask` see it
             with Image.open(p) as im:
                 w, h = im.size
                 try: turned = (im.format == 'JPEG' or 'exif' in im.info) and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
                 except Exception: turned = False                 # unreadable metadata: the pixels will say so later
             return (h, w) if turned else (w, h)
-        aspect = lambda p: shapes(p)[0] / shapes(p)[1]
         beside = [(m, t) for m, t in self.pairs] + [(self.mask_files[t.stem], t) for _, t in self.pairs if self.mask_files]
+        size = {p: upright_size(p) for pair in beside for p in pair}                    # each file's header read once
+        aspect = lambda p: size[p][0] / size[p][1]
         if unlike := [(m, t) for m, t in beside if abs(aspect(m) - aspect(t)) > 0.01]:
-            (m, t), (mw, mh), (tw, th) = unlike[0], shapes(unlike[0][0]), shapes(unlike[0][1])
+            (m, t), (mw, mh), (tw, th) = unlike[0], size[unlike[0][0]], size[unlike[0][1]]
             raise DataError(f'{len(unlike)} file(s) in {self.root} have another shape than their original (e.g. '
                             f'{m.parent.name}/{m.name} is {mw}×{mh}, ground_truth/{t.name} is {tw}×{th}): each is centre-'
                             f'cropped to a square like its original, so the hole would be read from another crop. Give '

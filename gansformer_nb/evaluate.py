@@ -121,9 +121,9 @@ def evaluation_set(images, masks=None, img_size=64, masks_per_image=4, mask_pres
     else:
         gen = MaskGenerator(mask_preset, img_size, seed=mask_seed)
         ms = [torch.from_numpy(gen.mask_for(j)) for j in range(masks_per_image)]
-    files = first_decodable(files, load=lambda f: load_image(f, img_size))        # damaged inside: skipped, one warning
+    files, imgs = first_decodable(files, load=lambda f: load_image(f, img_size), decoded=True)   # damaged inside: skipped
     if not files: raise DataError(f'none of the images in {root} can be decoded: replace them, or pass another folder.')
-    imgs = torch.stack([load_image(f, img_size) for f in files])                  # [n, 3, s, s]
+    imgs = torch.stack(imgs)                                                      # [n, 3, s, s]
     ms = torch.stack(ms)[:, None]                                                 # [masks_per_image, 1, s, s]
     return imgs.repeat_interleave(masks_per_image, 0), ms.repeat(len(files), 1, 1, 1)
 
