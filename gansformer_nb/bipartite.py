@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['ATTENTION_NORMS', 'INTEGRATIONS', 'sinusoidal_position_2d', 'image_tokens', 'normalise_features',
-           'check_attention_options', 'integrate', 'drop_attention', 'SimplexAttention', 'LatentUpdate',
-           'DuplexAttention', 'GANsformerBlock', 'keeping_attention']
+           'check_attention_options', 'integrate', 'drop_key_bias', 'drop_attention', 'SimplexAttention',
+           'LatentUpdate', 'DuplexAttention', 'GANsformerBlock', 'keeping_attention']
 
 # %% ../nbs/01_bipartite.ipynb #d658d526
 import math
@@ -33,9 +33,9 @@ def image_tokens(x):
 
 ATTENTION_NORMS, INTEGRATIONS = ('instance', 'layer', 'none'), ('both', 'mul', 'add')
 
-def normalise_features(x, channels_first=False, norm='instance', integration='both'):
+def normalise_features(x, channels_first=False, norm='instance', integration='both', fused=True):
     "ω(X) as tokens `[B, H*W, C]` (or `[B, C, H*W]`); default: zero mean, unit variance per channel over the image."
-    if norm == 'instance' and integration == 'both': xn = F.instance_norm(x)          # ω(X), our default
+    if norm == 'instance' and integration == 'both' and fused: xn = F.instance_norm(x)   # ω(X), our default (ε = 1e-5)
     elif norm == 'none': xn = x
     else:                                          # the official att_norm: over the image ('instance') or the channels ('layer')
         dims = (2, 3) if norm == 'instance' else (1,)
@@ -57,6 +57,10 @@ def integrate(xn, control, integration='both', dim=-1):
         return (1 + d_gamma) * xn + beta
     return xn * (1 + control) if integration == 'mul' else xn + control
 
+def drop_key_bias(module, state_dict, prefix, *args):
+    "Load hook: drop the `to_k.bias` that checkpoints before 0.2 hold. Softmax cancelled it (q·b is the same for every key)."
+    state_dict.pop(prefix + 'to_k.bias', None)
+
 def drop_attention(attention, p, latent_dim):
     "The official attention dropout: p/2 of the weights, then p/2 of the latents (for all pixels of a head), rescaled."
     attention = F.dropout(attention, p / 2)
@@ -74,8 +78,9 @@ class SimplexAttention(nn.Module):
         self.num_heads, self.keep_attention = num_heads, keep_attention
         self.feature_norm, self.integration, self.dropout = norm, integration, dropout   # the official layer's options (below)
         self.to_q = nn.Linear(dim, dim)                      # pixel queries
-        self.to_k = nn.Linear(latent_dim, dim)               # latent keys
+        self.to_k = nn.Linear(latent_dim, dim, bias=False)   # latent keys (no bias: below)
         self.to_v = nn.Linear(latent_dim, dim)               # latent values
+        self.register_load_state_dict_pre_hook(drop_key_bias)
         self.to_gamma_beta = nn.Linear(dim, (2 if integration == 'both' else 1) * dim)   # γ(a), β(a) (one of them: below)
         self.attention = None
 
@@ -103,7 +108,8 @@ class LatentUpdate(nn.Module):
         self.num_heads, self.keep_attention = num_heads, keep_attention
         self.feature_norm, self.integration = norm, integration   # ω(X) as the image side's (the official layer's options)
         self.to_q = nn.Linear(latent_dim, dim)               # latent queries
-        self.to_k = nn.Linear(dim, dim)                      # pixel keys (with position)
+        self.to_k = nn.Linear(dim, dim, bias=False)          # pixel keys (with position; no bias: softmax over pixels cancels it)
+        self.register_load_state_dict_pre_hook(drop_key_bias)
         self.to_v = nn.Linear(dim, dim)                      # pixel values
         self.to_out = nn.Linear(dim, latent_dim)
         self.norm = nn.LayerNorm(latent_dim)

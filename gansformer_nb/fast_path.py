@@ -57,7 +57,6 @@ def update_folded(layer, x, keys, xn=None):
     q_tilde = torch.einsum('bhkd,hdc->bhkc', q, layer.to_k.weight.view(h, d, C))    # W_kᵀ q_j/√d [B, h, K, C]
     q_tilde = q_tilde.reshape(B, h * K, C)
     scores = torch.baddbmm(q_tilde @ pos, q_tilde, xn)                             # [B, h·K, N]
-    # (the bias term q_j·b_k is the same at every pixel n, so softmax over n ignores it: dropped)
     attn = scores.view(B, h, K, N).softmax(dim=-1)                                 # over the N pixels
     pooled = attn.view(B, h * K, N) @ xn.transpose(1, 2)                           # Σ_n A_jn x_n  [B, h·K, C]
     a = torch.einsum('bhkc,hdc->bkhd', pooled.view(B, h, K, C), layer.to_v.weight.view(h, d, C))

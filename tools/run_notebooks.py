@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
 KEY = 'gansformer_nb'
-LESSON = re.compile(r'^0\d_')                        # lessons 00-09 must show at least one figure
+LESSON = re.compile(r'^0\d[a-z]?_')                        # lessons 00-09 must show at least one figure
 
 
 def skip_flags():
