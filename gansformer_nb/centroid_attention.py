@@ -6,7 +6,7 @@
 __all__ = ['GANFORMER_DEFAULT', 'OFFICIAL_NAMES', 'official_position_2d', 'centroid_scores', 'pixel_shares', 'CentroidAttention',
            'load_official']
 
-# %% ../nbs/01a_centroid_attention.ipynb #1634c6fe
+# %% ../nbs/01a_centroid_attention.ipynb #62998b8d
 import math
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .attention import split_heads, merge_heads
 from .bipartite import image_tokens, normalise_features, check_attention_options, integrate, drop_attention
 
-# %% ../nbs/01a_centroid_attention.ipynb #d79fb1eb
+# %% ../nbs/01a_centroid_attention.ipynb #00b0ba0b
 def official_position_2d(h, w, dim):
     "The official `get_sinusoidal_encoding`: sin, cos of c·10000^(-4i/dim), c ∈ [-1, 1], for x then y. `[h*w, dim]`"
     if dim % 4: raise ValueError(f'dim={dim} must be a multiple of 4 (sin x, cos x, sin y, cos y).')
@@ -24,7 +24,7 @@ def official_position_2d(h, w, dim):
     ex, ey = torch.cat([ax.sin(), ax.cos()], -1), torch.cat([ay.sin(), ay.cos()], -1)   # [w, dim/2], [h, dim/2]
     return torch.cat([ex[None].expand(h, w, -1), ey[:, None].expand(h, w, -1)], -1).reshape(h * w, dim)
 
-# %% ../nbs/01a_centroid_attention.ipynb #baeb073f
+# %% ../nbs/01a_centroid_attention.ipynb #7fff692c
 def centroid_scores(elements, centroids, weight):
     "s = (e ⊙ w)·c / √d: elements `[B, h, N, 2d]`, centroids `[B, h, K, 2d]`, weight `[h, 1, 2d]` -> `[B, h, N, K]`."
     head_dim = elements.shape[-1] // 2                                       # d: the content half of e
@@ -34,7 +34,7 @@ def pixel_shares(attention):
     "Each centroid's weights over the pixels, A_nj / Σ_n A_nj: `[B, h, N, K]` -> `[B, h, K, N]`, rows summing to 1."
     return (attention / (attention.sum(dim=-2, keepdim=True) + 1e-8)).transpose(-2, -1)
 
-# %% ../nbs/01a_centroid_attention.ipynb #8056c7a9
+# %% ../nbs/01a_centroid_attention.ipynb #e480dba1
 class CentroidAttention(nn.Module):
     "The official GANsformer `TransformerLayer` (image → latents): u = γ(A V) ⊙ ω(X) + β, A scored by centroids or keys."
     def __init__(self, dim, latent_dim, num_latents, num_heads=1, pos_dim=None, centroids=True, kmeans_iters=1,
@@ -46,6 +46,7 @@ class CentroidAttention(nn.Module):
         pos_dim = pos_dim or latent_dim                                      # the official default: the latent width
         self.num_heads, self.head_dim, self.pos_dim = num_heads, dim // num_heads, pos_dim
         self.use_centroids, self.kmeans_iters, self.latent_positions = centroids, kmeans_iters, latent_positions
+        self.needs_latent_pos = latent_positions and (not centroids or latent_gate)   # keys or the latent gate read them
         self.feature_norm, self.integration, self.dropout = norm, integration, dropout
         self.to_q = nn.Linear(dim, dim)                                      # pixel content  W_q x + b_q
         self.pixel_pos = nn.Linear(pos_dim, dim)                             # pixel place    W_p p + b_p
@@ -93,7 +94,7 @@ class CentroidAttention(nn.Module):
 
     def forward(self, x, latents, latent_pos=None):
         B, C, H, W = x.shape
-        if self.latent_positions and latent_pos is None: raise ValueError('latent_positions=True: pass latent_pos [K, pos_dim].')
+        if self.needs_latent_pos and latent_pos is None: raise ValueError('latent_positions=True: pass latent_pos [K, pos_dim].')
         tokens, pos = image_tokens(x), official_position_2d(H, W, self.pos_dim).to(x)    # [B, N, C], [N, pos_dim]
         scores, e = self.scores(tokens, pos, latents, latent_pos)
         attention = self.probabilities(scores)                                             # A  [B, h, N, K]
@@ -106,11 +107,11 @@ class CentroidAttention(nn.Module):
         xn = normalise_features(x, norm=self.feature_norm, integration=self.integration, fused=False)        # ω(X)
         return integrate(xn, control, self.integration).transpose(1, 2).reshape(B, C, H, W)
 
-# %% ../nbs/01a_centroid_attention.ipynb #52912c8b
+# %% ../nbs/01a_centroid_attention.ipynb #d22ed07a
 GANFORMER_DEFAULT = dict(centroids=True, kmeans_iters=1, norm='layer', integration='mul', dropout=0.12,
                          latent_positions=True, num_heads=1, latent_gate=False, pixel_gate=False)
 
-# %% ../nbs/01a_centroid_attention.ipynb #4900d338
+# %% ../nbs/01a_centroid_attention.ipynb #5e527d75
 OFFICIAL_NAMES = {'to_queries': 'to_q', 'to_keys': 'to_k', 'to_values': 'to_v', 'from_pos_map': 'pixel_pos',
                   'to_pos_map': 'latent_pos', 'modulation': 'to_control', 'att_weight': 'centroid_weight',
                   'centroids': 'centroids', 'to_gate_attention.gate': 'latent_gate', 'to_gate_attention.gate_pos': 'latent_gate_pos',

@@ -47,6 +47,10 @@ def load_checkpoint(path, map_location='cpu'):
     except Exception as e:
         raise ValueError(f'checkpoint {path} could not be read ({type(e).__name__}): it is truncated or not a '
                          f'gansformer_nb checkpoint. Use an earlier checkpoint from the same folder.') from None
+    if isinstance(state, dict) and state.get('kind') == 'gansformer':
+        raise ValueError(f'{path} is an unconditional GANsformer checkpoint (lesson 01c): it draws images from noise and has '
+                         'no inpainter. Continue it with gansformer_nb_train --resume, or load it with '
+                         'gansformer_nb.gansformer_run.load_gansformer.')
     if not isinstance(state, dict) or 'config' not in state or 'G_ema' not in state:
         raise ValueError(f'{path} is not a gansformer_nb training checkpoint (no config or G_ema).')
     return upgrade(state, path)

@@ -28,6 +28,7 @@ from .checkpoints import RunFolder, check_resumable, latest_checkpoint, load_che
 from .training import TrainConfig, Trainer
 from .runtime import NonFiniteLossError, StoppedBySignal
 from .console import run
+from .gansformer_run import wants_gansformer, gansformer_main    # --preset sprites: appendix 92a
 
 # %% ../nbs/92_cli.ipynb #dbaae7f5
 PRESET_HELP = {'tiny': '64² faces on a CPU', 'tiny-diverse': 'tiny plus a mode-seeking term (fills vary with z)',
@@ -41,7 +42,9 @@ def train_parser():
         prog='gansformer_nb_train',
         description='Train a GANsformer inpainting model. With no arguments and no data at --data-root, trains the '
                     'tiny preset on built-in synthetic faces. Under torchrun, --batch-size is per process. '
-                    'Defaults are in [brackets]; "preset" means the value comes from --preset.')
+                    'Defaults are in [brackets]; "preset" means the value comes from --preset. --preset sprites (or '
+                    'sprites128) trains the paper\'s unconditional GANsformer instead (lesson 01c); its flags: '
+                    'gansformer_nb_train --preset sprites --help.')
     a = p.add_argument
     t = TrainConfig.PRESETS['tiny']
     a('--preset', choices=sorted(TrainConfig.PRESETS), default=None,
@@ -277,6 +280,8 @@ def resume_summary(c):
 
 def train_main(argv=None):
     "Entry point of `gansformer_nb_train`: an exit status (0 done, 2 a user error, 130 stopped by a signal)."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if wants_gansformer(argv): return gansformer_main(argv)       # the unconditional GANsformer (appendix 92a)
     args = train_parser().parse_args(argv)
     stage, rank, out_dir, held, made = 'start-up', 0, None, ExitStack(), []
     try:

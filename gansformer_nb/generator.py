@@ -89,24 +89,25 @@ GeneratorConfig.PRESETS = {
 # %% ../nbs/02_generator.ipynb #eb483a06
 class ModulatedConv2d(nn.Module):
     "StyleGAN2's modulated convolution: w'_ijk = s_i·w_ijk, then w''_ijk = w'_ijk / √(Σ_i,k w'_ijk² + ε)."
-    def __init__(self, cin, cout, kernel_size, style_dim, demodulate=True):
+    def __init__(self, cin, cout, kernel_size, style_dim, demodulate=True, bias=True):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(cout, cin, kernel_size, kernel_size))   # w [out j, in i, k, k]
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))                           # as nn.Conv2d
-        self.bias = nn.Parameter(torch.zeros(cout))
-        self.affine = nn.Linear(style_dim, cin)                                         # A: style -> s  [B, cin]
-        nn.init.ones_(self.affine.bias)                                                 # s ≈ 1 at initialisation
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None                 # None: the caller adds it later
+        self.affine = nn.Linear(style_dim, cin) if style_dim else None                  # A: style -> s  [B, cin]
+        if style_dim: nn.init.ones_(self.affine.bias)                                   # s ≈ 1 at initialisation
+        else: self.constant_style = nn.Parameter(torch.ones(cin))                       # style_dim=0: one learned s (unmodulated)
         self.demodulate, self.padding = demodulate, kernel_size // 2
 
-    def forward(self, x, style):
-        s = self.affine(style)                                                          # s_i   [B, cin]
+    def forward(self, x, style=None):
+        s = self.affine(style) if self.affine is not None else self.constant_style.expand(x.shape[0], -1)   # s_i [B, cin]
         # scaling the input channels by s_i is scaling the weights' input channels: conv(x·s, w) = conv(x, w·s)
         y = F.conv2d(x * s[:, :, None, None], self.weight, padding=self.padding)        # [B, cout, H, W]
         if self.demodulate:
             # σ_j = √(Σ_i s_i² Σ_k w_ijk² + ε), the std of output j for unit-variance i.i.d. inputs
             sigma_sq = s.square() @ self.weight.square().sum((2, 3)).t()                # [B, cout]
             y = y * torch.rsqrt(sigma_sq + 1e-8)[:, :, None, None]                      # w'' = w' / σ_j
-        return y + self.bias[:, None, None]
+        return y if self.bias is None else y + self.bias[:, None, None]
 
 # %% ../nbs/02_generator.ipynb #65c63e65
 class ConvAct(nn.Sequential):

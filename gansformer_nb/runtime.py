@@ -192,9 +192,10 @@ class StopSignals:
 
 class ProgressLog:
     "The progress bar, and each loss averaged over `interval` steps with the images per second: one record per interval."
-    def __init__(self, total, initial=0, interval=20, images_per_step=1, enabled=True):
+    def __init__(self, total, initial=0, interval=20, images_per_step=1, enabled=True,
+                 shown=('loss_D', 'loss_G_adv', 'loss_G_L1', 'images_per_s')):
         self.bar = tqdm(total=total, initial=initial, disable=not enabled, desc='training', unit='step')
-        self.interval, self.images_per_step = interval, images_per_step
+        self.interval, self.images_per_step, self.shown = interval, images_per_step, shown   # shown: the bar's numbers
         self.running, self.count, self.t0 = {}, 0, time.perf_counter()
 
     def add(self, losses, step):
@@ -205,7 +206,7 @@ class ProgressLog:
         averages = {k: sum(v) / len(v) for k, v in self.running.items()}
         averages['images_per_s'] = self.count * self.images_per_step / (time.perf_counter() - self.t0)
         self.bar.set_description('training' if 'loss_D' in averages else 'L1 warm-up')
-        self.bar.set_postfix({k: f'{averages[k]:.3g}' for k in ('loss_D', 'loss_G_adv', 'loss_G_L1', 'images_per_s') if k in averages})
+        self.bar.set_postfix({k: f'{averages[k]:.3g}' for k in self.shown if k in averages})
         self.running, self.count, self.t0 = {}, 0, time.perf_counter()
         return averages
 
