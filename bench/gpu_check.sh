@@ -4,14 +4,17 @@
 #   bash bench/gpu_check.sh [--out DIR] [--rehearse-cpu]
 #
 # Writes DIR/report.md and DIR/report.json (default DIR: runs/gpu_check), and each step's log beside them. It prints
-# the device, the driver and the torch build first, then runs five steps, each under its own time limit, so that a
+# the device, the driver and the torch build first, then runs six steps, each under its own time limit, so that a
 # failure or a time-out is reported and the next step still runs:
 #   1. cuda_cells  the notebooks' `#| cuda` cells and tests (nbdev_test --flags cuda on the notebooks that have them)
 #   2. speed       bench/speed.py's CUDA rows, tiny and celeba256: fp32, bf16 autocast, channels_last, torch.compile
 #                  (R1 in the step): images/s, peak memory, MFU against a bf16 matmul measured in the same run
-#   3. train256    gansformer_nb_train --preset celeba256 for 3 minutes on the shared faces: losses finite, s/step
+#   3. train256    gansformer_nb_train --preset celeba256 for 2 minutes on the shared faces: losses finite, s/step
 #   4. torchrun    2 processes on the one GPU: NCCL if it allows two ranks on one device, else gloo (reason stated)
 #   5. attention   bipartite vs self-attention at 256² and 512²: time and memory, or where self-attention runs out
+#   6. gansformer  the unconditional GANsformer's GPU preset (sprites128: the official --ganformer-default CLEVR
+#                  settings, with the differences lesson 01c lists) for 150 steps with its binding report, then
+#                  bench/speed.py's GANsformer rows
 # Without CUDA each step says so in one line and the script exits 0 (CI runs it that way, so it cannot rot).
 # --rehearse-cpu runs the same commands on the CPU, shortened (small sizes, seconds instead of minutes).
 # The faces come from $GANSFORMER_NB_SHARED or ../shared (data/celebahq256); without them step 3 trains on synthetic faces.
@@ -29,7 +32,7 @@ done
 py=${PYTHON:-python}
 PATH="$(dirname "$(command -v "$py")"):$PATH"; export PATH PY="$py"   # nbdev_test, gansformer_nb_train: $py's own
 mkdir -p "$out" || { echo "gpu_check: cannot create $out" >&2; exit 2; }
-rm -rf "$out/train256" "$out/ddp" "$out/speed" "$out/attention"       # this script's own outputs of an earlier run
+rm -rf "$out/train256" "$out/ddp" "$out/speed" "$out/attention" "$out/gansformer" "$out/speed_gansformer"       # this script's own outputs of an earlier run
 : > "$out/steps.tsv"
 shared=${GANSFORMER_NB_SHARED:-../shared}
 has_cuda=$($py -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null || echo 0)
@@ -73,11 +76,13 @@ step() {
 }
 
 if [ "$mode" = cuda ]; then
-  dev=cuda; minutes=3; train_size=(); ddp_steps=30; att_sizes=(256 512); att_limit=15; speed_extra=()
-  limits=(95 95 215 45 30)                         # 480 s at most, the start-up included in each
+  dev=cuda; minutes=2; train_size=(); ddp_steps=30; att_sizes=(256 512); att_limit=15; speed_extra=()
+  gan_args=(--preset sprites128 --max-steps 150 --report-samples 64); gan_speed=()
+  limits=(95 95 155 45 30 60)                      # 480 s at most, the start-up included in each
 else   # the rehearsal: the same commands on the CPU, shortened
   dev=cpu; minutes=0.3; train_size=(--img-size 64 --batch-size 2); ddp_steps=4; att_sizes=(32 64); att_limit=30
-  speed_extra=(--compile-backend aot_eager); limits=(240 300 120 120 120)
+  speed_extra=(--compile-backend aot_eager); limits=(240 300 120 120 120 180)
+  gan_args=(--preset sprites --max-steps 20 --report-samples 16); gan_speed=(--quick)
 fi
 data_args=(--data-root "$shared/data/celebahq256")
 [ -d "$shared/data/celebahq256/train" ] || data_args=(--data synthetic)
@@ -125,6 +130,11 @@ step torchrun "${limits[3]}" bash -c '
 # 5. attention at sizes where self-attention runs out of memory or time
 step attention "${limits[4]}" $py bench/attention.py --device $dev --sizes "${att_sizes[@]}" --flash-max "${att_sizes[-1]}" \
   --repeats 3 --case-seconds $att_limit --out "$out/attention"
+
+# 6. the unconditional GANsformer: its GPU preset briefly, with the binding report, then its step's speed
+step gansformer "${limits[5]}" bash -c '
+  gansformer_nb_train "${@:4}" --device "$1" --log-interval 10 --out-dir "$2/gansformer" || exit 1
+  "$PY" bench/speed.py --only gansformer --device "$1" --out "$2/speed_gansformer" $3' _ "$dev" "$out" "${gan_speed[*]}" "${gan_args[@]}"
 
 # the report: markdown and JSON of the same numbers
 $py - "$out" "$mode" "$(( $(date +%s) - start ))" <<'EOF'

@@ -12,7 +12,10 @@
    forward + backward timed alone on its own inputs, with its FLOPs and FLOP/s), next to the whole G as one graph.
 3. On CUDA: fp32 vs bf16 autocast, + channels_last, + torch.compile (R1 in the step), for `tiny` and `celeba256`:
    images/s, peak memory and MFU against a bf16 matmul measured in the same run (the GPU's practical dense peak).
-4. `--compare-with DIR`: the `tiny` training rows and G parts of the package in DIR (a checkout of an earlier commit, e.g.
+4. The unconditional GANsformer (lesson 01c): `GANsformerTrainer.train_step` of `sprites` (32², batch 16) and, on
+   CUDA, `sprites128` (128², batch 32): images/s, FLOPs per step (the lazy R1 step weighted 1/r1_interval), MFU.
+   `--only gansformer` runs this part alone (bench/gpu_check.sh does, on the GPU).
+5. `--compare-with DIR`: the `tiny` training rows and G parts of the package in DIR (a checkout of an earlier commit, e.g.
    `git worktree add /tmp/before be6d1e0`) and of this one, alternately, each round in two fresh processes, `--rounds`
    times; prints the medians and the ratio of achieved FLOP/s (both packages run this script's code, so the FLOPs are
    counted and the steps timed the same way). This machine's speed drifts between runs, so one run of each is not a
@@ -121,6 +124,53 @@ def train_row(preset, batch_size, img_size, device, peak, timed_steps, phase='ad
                 step_s=t_step, gflops_per_step=f_step / 1e9, gflops_per_image=f_step / batch_size / 1e9,
                 achieved_gflops=f_step / t_step / 1e9, mfu=f_step / t_step / peak,
                 r1_step_extra=t_reg / t_plain - 1, **{k_: v for k_, v in overrides.items()})
+
+
+def gansformer_rows(device, peak, quick=False):
+    "Images/s, FLOPs per step and MFU of `GANsformerTrainer.train_step` for `sprites` (and `sprites128` on CUDA)."
+    from gansformer_nb.gansformer import GANsformerConfig, GANsformerTrainer
+    from gansformer_nb.sprites import Sprites
+    presets = ['sprites'] + (['sprites128'] if device.type == 'cuda' and not quick else [])
+    rows = []
+    for preset in presets:
+        config = GANsformerConfig.preset(preset)
+        trainer = GANsformerTrainer(config, device)
+        real = Sprites(config.img_size).batch(0, config.batch_size)[0].to(device)
+        def step(r1):
+            trainer.step = 0 if r1 else 1                                        # the step counter decides the lazy R1
+            trainer.train_step(real)
+        flops = {}
+        for r1 in (False, True):
+            step(r1)                                                             # warm-up
+            with FlopCount() as counter: step(r1)
+            flops[r1] = counter.flops
+        t_plain = seconds_per_call(lambda: step(False), repeats=3 if quick else 10, warmup=1, device=device)
+        t_reg = seconds_per_call(lambda: step(True), repeats=1 if quick else 3, warmup=0, device=device)
+        k = config.r1_interval
+        t_step, f_step = ((k - 1) * t_plain + t_reg) / k, ((k - 1) * flops[False] + flops[True]) / k
+        rows.append(dict(preset=preset, img_size=config.img_size, batch_size=config.batch_size, step_s=t_step,
+                         images_per_s=config.batch_size / t_step, gflops_per_step=f_step / 1e9,
+                         achieved_gflops=f_step / t_step / 1e9, mfu=f_step / t_step / peak, r1_step_extra=t_reg / t_plain - 1))
+    return rows
+
+
+def gansformer_table(rows):
+    return table(rows, [('preset', lambda r: f'{r["preset"]} {r["img_size"]}², batch {r["batch_size"]}'),
+                        ('ms/step', lambda r: f'{1000 * r["step_s"]:.0f}'), ('images/s', lambda r: f'{r["images_per_s"]:.1f}'),
+                        ('GFLOP/step', lambda r: f'{r["gflops_per_step"]:.2f}'), ('achieved GFLOP/s', lambda r: f'{r["achieved_gflops"]:.1f}'),
+                        ('MFU', lambda r: f'{r["mfu"]:.1%}'), ('R1 step extra time', lambda r: f'+{r["r1_step_extra"]:.0%}')])
+
+
+def gansformer_part(a, device, result, out):
+    "`--only gansformer`: the unconditional GANsformer's step alone, against this device's matmul peak (bf16 on CUDA)."
+    cuda = device.type == 'cuda'
+    peak = matmul_flops(device, n=8192 if cuda else 2048, dtype=torch.bfloat16 if cuda else torch.float32)
+    print(f'{"bf16" if cuda else "fp32"} matmul: {peak / 1e9:,.0f} GFLOP/s (the MFU reference; the step runs in fp32)\n', flush=True)
+    result['gansformer'] = gansformer_rows(device, peak, a.quick)
+    print(gansformer_table(result['gansformer']))
+    (out / 'speed_gansformer.json').write_text(json.dumps(result, indent=1))
+    print(f'\nwrote {out / "speed_gansformer.json"}')
+    return result
 
 
 def profile_rows(device, steps=4, top=10):
@@ -258,9 +308,9 @@ def main(argv=None):
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: all cores)')
     ap.add_argument('--quick', action='store_true', help='small sizes only (a check that the script runs)')
-    ap.add_argument('--only', choices=['all', 'cuda', 'tiny', 'tiny-rows'], default='all',
+    ap.add_argument('--only', choices=['all', 'cuda', 'tiny', 'tiny-rows', 'gansformer'], default='all',
                     help='run one part: the CUDA training rows, the fp32 peak with the tiny training rows, profile and '
-                         'G parts, or the peak, tiny rows and G parts alone (default: all)')
+                         'G parts, the peak, tiny rows and G parts alone, or the unconditional GANsformer\'s step (default: all)')
     ap.add_argument('--compare-with', metavar='DIR', default=None,
                     help='a checkout of an earlier commit: its tiny rows against this one\'s, alternately (see 4. above)')
     ap.add_argument('--rounds', type=int, default=5, help='rounds of --compare-with (default 5)')
@@ -273,6 +323,7 @@ def main(argv=None):
     print(f'machine: {result["machine"]}\n', flush=True)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     if a.compare_with: return compare(a, result, out)
+    if a.only == 'gansformer': return gansformer_part(a, device, result, out)
     if a.only not in ('all', 'tiny', 'tiny-rows'): return part(a, device, result, out)
 
     peak = matmul_flops(device)
@@ -296,6 +347,10 @@ def main(argv=None):
         ('images/s', lambda r: f'{r["images_per_s"]:.2f}'), ('GFLOP/step', lambda r: f'{r["gflops_per_step"]:.1f}'),
         ('GFLOP/image', lambda r: f'{r["gflops_per_image"]:.2f}'), ('achieved GFLOP/s', lambda r: f'{r["achieved_gflops"]:.1f}'),
         ('MFU', lambda r: f'{r["mfu"]:.0%}'), ('R1 step extra time', lambda r: '—' if r['phase'] == 'warm-up' else f'+{r["r1_step_extra"]:.0%}')]))
+
+    result['gansformer'] = gansformer_rows(device, peak, a.quick)
+    print('\n### The unconditional GANsformer (lesson 01c): D + G + EMA, lazy R1 weighted 1/16\n')
+    print(gansformer_table(result['gansformer']))
 
     result['profile'] = profile_rows(device)
     print('\n### Where a `tiny` step spends its time (torch.profiler, self time)\n')

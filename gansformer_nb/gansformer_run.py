@@ -6,9 +6,8 @@
 __all__ = ['CHECKPOINT_KIND', 'TAB10', 'GANSFORMER_PRESETS', 'load_gansformer', 'GANsformerRun', 'gansformer_parser',
            'wants_gansformer', 'gansformer_main', 'report_lines']
 
-# %% ../nbs/92a_gansformer_run.ipynb #f0666a98
+# %% ../nbs/92a_gansformer_run.ipynb #33e54b08
 import argparse, json, math, sys, time, uuid
-from dataclasses import asdict, fields
 from pathlib import Path
 import torch
 from torchvision.utils import save_image
@@ -18,7 +17,7 @@ from .runtime import Processes, ProgressLog, StopSignals, StoppedBySignal
 from .gansformer import GANsformerConfig, GANsformerTrainer, binding_report
 from .sprites import Sprites, parse_sprites, scene_quality, attention_segmentation
 
-# %% ../nbs/92a_gansformer_run.ipynb #f70a1eea
+# %% ../nbs/92a_gansformer_run.ipynb #d56469be
 CHECKPOINT_KIND = 'gansformer'
 TAB10 = torch.tensor([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
                       [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]]) / 127.5 - 1   # latent colours
@@ -138,8 +137,9 @@ class GANsformerRun:
                     while not done():
                         losses = self.trainer.train_step(self.batch())
                         if not all(math.isfinite(v) for v in losses.values()):
-                            raise FloatingPointError(f'step {self.step}: a non-finite loss ({losses}); the newest checkpoint '
-                                                     f'is {latest_checkpoint(self.folder.root)}: resume from it with a lower --lr.')
+                            raise FloatingPointError(f'step {self.step}: a non-finite loss ({losses}); a resume keeps the recipe, so '
+                                                     f'start a new run with a lower --lr (the newest checkpoint, {latest_checkpoint(self.folder.root)}, '
+                                                     f'shows where this one stood).')
                         if (averages := progress.add(losses, self.step)) is not None: self.log(averages)
                         if stop.requested(): stop.stop(self.step, self.save())
                         if done(): break
@@ -154,10 +154,9 @@ class GANsformerRun:
         finally: self.folder.release()
         return self.history
 
-# %% ../nbs/92a_gansformer_run.ipynb #b09cdc29
+# %% ../nbs/92a_gansformer_run.ipynb #116ff388
 GANSFORMER_PRESETS = {'sprites': 'the paper\'s unconditional GANsformer on 32² sprites, on a CPU (lesson 01c)',
-                      'sprites128': 'the same at 128² with the official --ganformer-default CLEVR settings, on a GPU'}
-GANsformerConfig.PRESETS['sprites128'] = GANsformerConfig.PRESETS['clevr128']
+                      'sprites128': 'the same at 128², close to the official --ganformer-default CLEVR settings, on a GPU'}
 
 def gansformer_parser():
     p = argparse.ArgumentParser(prog='gansformer_nb_train', description='Train the unconditional GANsformer (lesson 01c) '
@@ -169,10 +168,11 @@ def gansformer_parser():
     a('--max-steps', type=int, default=None, help='stop at this step (counted from the run\'s start, also on --resume)')
     a('--batch-size', type=int, default=None, help='images per step [preset: 16 for sprites]')
     a('--lr', dest='learning_rate', type=float, default=None, help='Adam learning rate of G and D [preset: 0.0025]')
-    a('--r1-gamma', type=float, default=None, help='R1 weight [preset: 0.0002 · size² / batch, StyleGAN2-ADA\'s heuristic]')
+    a('--r1-gamma', type=float, default=None, help='R1 weight [preset: sprites 0.0002 · size² / batch = 0.0128 (StyleGAN2-ADA\'s '
+      'heuristic), sprites128 40 (the official CLEVR value)]')
     a('--out-dir', default=None, help='checkpoints, samples, metrics.jsonl and report.json [runs/<preset>]')
     a('--device', default='auto', help='auto, cpu, cuda or cuda:N [auto]')
-    a('--seed', type=int, default=0, help='seed of the weights, the data and the noise [0]')
+    a('--seed', type=int, default=None, help='seed of the weights, the data and the noise [0; on --resume: the run\'s own]')
     a('--resume', default=None, metavar='CHECKPOINT', help='continue the run saved in this checkpoint (its preset, '
       'recipe and seed are kept; give --minutes or --max-steps for how far)')
     for name, default in (('log', 20), ('sample', 500), ('eval', 500), ('save', 500)):
@@ -203,7 +203,7 @@ def _positive(value, flag, allow_zero=False):
 def gansformer_main(argv=None):
     "`gansformer_nb_train` for a GANsformer preset: an exit status (0 done, 2 a user error, 130 stopped by a signal)."
     args = gansformer_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    made = []
+    made, out_dir = [], args.out_dir or (None if args.resume else f'runs/{args.preset or "sprites"}')
     try:
         if args.minutes is None and args.max_steps is None:
             raise CLIError('give --minutes M or --max-steps N (or both): how long to train. Try --minutes 20.')
@@ -221,6 +221,11 @@ def gansformer_main(argv=None):
             if args.preset and args.preset != state.get('preset'):
                 raise CLIError(f'{args.resume} was made with --preset {state.get("preset")}: a resume keeps it. Drop --preset.')
             if recipe: raise CLIError(f'a resume keeps the run\'s recipe, and {", ".join(sorted(recipe))} would change it: start a new run for that.')
+            if args.seed is not None and args.seed != state['seed']:
+                raise CLIError(f'{args.resume} was made with --seed {state["seed"]}: a resume keeps it. Drop --seed.')
+            if args.max_steps is not None and args.max_steps <= state['step']:
+                raise CLIError(f'{args.resume} is at step {state["step"]:,}: --max-steps {args.max_steps:,} leaves nothing to train. '
+                               f'Give a larger --max-steps (the total, counted from the run\'s start), or --minutes.')
             out_dir = args.out_dir or str(Path(args.resume).resolve().parent.parent)
             made = check_out_dir(out_dir)
             run = GANsformerRun.resume(args.resume, out_dir, device=device, **intervals)
@@ -228,9 +233,8 @@ def gansformer_main(argv=None):
             preset = args.preset or 'sprites'
             try: config = GANsformerConfig.preset(preset, **recipe)
             except ConfigError as e: raise CLIError(f'{ {"batch_size": "--batch-size", "learning_rate": "--lr"}.get(e.field, e.field)} {e.rule}, got {e.value}.') from None
-            out_dir = args.out_dir or f'runs/{preset}'
             made = check_out_dir(out_dir)
-            run = GANsformerRun(config, out_dir, args.seed, device, preset, **{k: v for k, v in {**dict(log_interval=20,
+            run = GANsformerRun(config, out_dir, args.seed or 0, device, preset, **{k: v for k, v in {**dict(log_interval=20,
                                 sample_interval=500, eval_interval=500, save_interval=500), **{k: v for k, v in intervals.items() if v}}.items()})
         c = run.config
         limits = ' or '.join(x for x in (args.minutes and f'after {args.minutes:g} minutes', args.max_steps and f'at step {args.max_steps:,}') if x)
@@ -247,8 +251,9 @@ def gansformer_main(argv=None):
         return 0
     except StoppedBySignal: return 130
     except KeyboardInterrupt as e:
+        newest = latest_checkpoint(out_dir) if out_dir and Path(out_dir).is_dir() else None
         print(f'gansformer_nb_train: stopped by {e or "SIGINT"} outside a training step; the newest checkpoint is '
-              f'{latest_checkpoint(out_dir) if made or args.out_dir else "none"}', file=sys.stderr, flush=True)
+              f'{newest or "none (nothing was saved)"}', file=sys.stderr, flush=True)
         return 130
     except (CLIError, FloatingPointError) as e:
         print(f'gansformer_nb_train: error: {e}', file=sys.stderr, flush=True)

@@ -7,7 +7,7 @@ __all__ = ['SPRITE_SHAPES', 'SPRITE_PALETTE', 'SPRITE_GROUND', 'sprite_mask', 'd
            'parse_sprites', 'count_histogram', 'total_variation', 'scene_quality', 'attention_segmentation',
            'binding_ari', 'redraw_locality', 'objects_changed', 'head_entropy']
 
-# %% ../nbs/01b_sprites.ipynb #c4e1cf71
+# %% ../nbs/01b_sprites.ipynb #3e1e8402
 import math
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ import cv2
 from .basics import to_tensor
 from .scenes import fg_ari, grid_segmentation, colour_kmeans_segmentation
 
-# %% ../nbs/01b_sprites.ipynb #7453abbc
+# %% ../nbs/01b_sprites.ipynb #49e67128
 SPRITE_SHAPES = ('disc', 'square', 'triangle')
 SPRITE_PALETTE = np.array([[230, 60, 60], [60, 190, 80], [70, 110, 240], [240, 210, 50], [200, 80, 210], [60, 200, 210]], np.uint8)
 SPRITE_GROUND = np.array([30, 30, 30], np.uint8)                       # the uniform background
@@ -54,7 +54,7 @@ def draw_sprites(rng, size=32, objects=(1, 4), occlusion=False):
         for r, j in zip(records, range(1, len(records) + 1)): r['visible'] = int((labels == j).sum())
     return image, labels, records
 
-# %% ../nbs/01b_sprites.ipynb #2aba03e1
+# %% ../nbs/01b_sprites.ipynb #269583df
 class Sprites(torch.utils.data.Dataset):
     "Scene `i` from `(seed, i)`: `{'image': [3, S, S] in [-1, 1], 'objects': [S, S] labels}`; `n` only bounds `len()`."
     def __init__(self, img_size=32, seed=0, objects=(1, 4), occlusion=False, n=1_000_000):
@@ -78,7 +78,7 @@ class Sprites(torch.utils.data.Dataset):
         items = [self[i] for i in range(start, start + count)]
         return torch.stack([it['image'] for it in items]), torch.stack([it['objects'] for it in items])
 
-# %% ../nbs/01b_sprites.ipynb #f3a02862
+# %% ../nbs/01b_sprites.ipynb #a0424083
 def sprite_shape(component):
     "'square', 'triangle' or 'disc' from a boolean component mask, with a confidence in [0, 1] (0: could be either)."
     ys, xs = np.nonzero(component)
@@ -91,9 +91,10 @@ def sprite_shape(component):
     if taper < 0.55: return 'triangle', min(1.0, (0.7 - taper) / 0.3)
     return 'disc', min(1.0, (taper - 0.55) / 0.3, (0.9 - fill) / 0.1)
 
-def parse_sprites(image, threshold=0.25, min_pixels=12, colour_tolerance=0.2, speck_share=0.02):
+def parse_sprites(image, threshold=0.25, min_pixels=None, colour_tolerance=0.2, speck_share=0.02):
     "Objects of an image `[3, H, W]` in [-1, 1]: `{'objects': [dict], 'labels': [H, W] (0 ground), 'valid': bool, 'why': str}`."
     rgb = (image.detach().float().cpu().clamp(-1, 1).permute(1, 2, 0).numpy() + 1) / 2          # [H, W, 3] in [0, 1]
+    min_pixels = min_pixels or round(12 * (rgb.shape[0] / 32) ** 2)                          # 12 at 32², scaled with the area
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     ground = np.median(border, axis=0)
     foreground = np.linalg.norm(rgb - ground, axis=-1) > threshold
@@ -120,7 +121,7 @@ def parse_sprites(image, threshold=0.25, min_pixels=12, colour_tolerance=0.2, sp
            or next((f'object {j} has no clear shape' for j, o in enumerate(objects, 1) if o['shape_confidence'] < 0.2), None))
     return dict(objects=objects, labels=torch.from_numpy(labels), valid=why is None, why=why or 'valid')
 
-# %% ../nbs/01b_sprites.ipynb #e72e2c08
+# %% ../nbs/01b_sprites.ipynb #201230cd
 def count_histogram(parses, max_objects=4):
     "Share of parses with 1 … `max_objects` objects, then the share that is not valid: `[max_objects + 1]`, summing to 1."
     bins = np.zeros(max_objects + 1)
@@ -138,7 +139,7 @@ def scene_quality(samples, data_parses):
     return dict(valid=float(np.mean([p['valid'] for p in parses])), count_tv=total_variation(hist, count_histogram(data_parses)),
                 histogram=hist.round(3).tolist(), parses=parses)
 
-# %% ../nbs/01b_sprites.ipynb #f9260729
+# %% ../nbs/01b_sprites.ipynb #2b002ad9
 def attention_segmentation(attention, img_size, head=None):
     "Hard-argmax latent per pixel of `attention [B, h, N, K]` (head `head`, or the heads' mean), upsampled to `[B, img_size, img_size]`."
     B, h, N, K = attention.shape
@@ -158,18 +159,18 @@ def binding_ari(segmentations, images, parses=None):
     return dict(samples=len(keep), attention=mean(segmentations[keep]), grid=mean(grid_segmentation(len(keep), S)),
                 colour_kmeans=mean(colour_kmeans_segmentation(images[keep])))
 
-# %% ../nbs/01b_sprites.ipynb #dafe0618
+# %% ../nbs/01b_sprites.ipynb #abe50c26
 def redraw_locality(delta, segmentation):
     "Pooled locality of changes `delta [B, K, S, S]` (|Δ| when z_i is redrawn) against `segmentation [B, S, S]`: Σ share ÷ Σ area."
     K = delta.shape[1]
-    region = segmentation[:, None] == torch.arange(K)[None, :, None, None]                  # [B, K, S, S]
+    region = segmentation[:, None] == torch.arange(K, device=segmentation.device)[None, :, None, None]   # [B, K, S, S]
     share = (delta * region).sum((2, 3)) / delta.sum((2, 3)).clamp_min(1e-12)              # [B, K]
     area = region.float().mean((2, 3))                                                      # [B, K]
     owned = area > 0
     return (share[owned].sum() / area[owned].sum()).item() if owned.any() else float('nan')
 
 def objects_changed(before, after, move=1.5):
-    "How many objects differ between two parses: unmatched on either side, or matched but moved or of another shape or colour."
+    "How many objects differ between two parses: unmatched on either side, or matched but moved (> `move` px: 1.5 at 32²) or of another shape or colour."
     left, changed = list(after['objects']), 0
     for o in before['objects']:
         near = min(left, key=lambda a: math.dist(a['centre'], o['centre']), default=None)
@@ -178,7 +179,7 @@ def objects_changed(before, after, move=1.5):
         changed += near['shape'] != o['shape'] or near['colour'] != o['colour']
     return changed + len(left)
 
-# %% ../nbs/01b_sprites.ipynb #d1917a61
+# %% ../nbs/01b_sprites.ipynb #a31d4757
 def head_entropy(attention):
     "Per head, the mean over pixels of the entropy over latents of `attention [B, h, N, K]`, divided by log K: `[h]`."
     p = attention.clamp_min(1e-12)

@@ -3,7 +3,7 @@
     python tests/readme_commands.py            # CI runs it after the main command's smoke run
 
 A command is run as written, with only these changes: training commands get `--max-steps 2 --workers 0` (their
-`--minutes` stay: the step limit comes first), outputs go to a temporary folder instead of the repository, and the
+`--minutes` stay: the step limit comes first; the unconditional GANsformer's get `--max-steps 2 --report-samples 16`), outputs go to a temporary folder instead of the repository, and the
 evaluation scores 8 images without FID (whose weights are downloaded, and CI has no network). A command that needs
 what a fresh clone does not have (a GPU, `dataset/celeba_hq_256`, a run of 5,000 steps) must fail with one clear
 line naming it, exit status 2; the install commands and `jupyter lab` are run by CI's other steps. Each command's
@@ -34,6 +34,8 @@ def plan(command, tmp):
     if tool in ('pip', 'jupyter'): return None, None, 'run by CI\'s install and browser steps'
     if tool == 'torchrun': return None, None, 'needs 4 GPUs (appendix 92 runs torchrun with 2 CPU processes)'
     if tool == 'gansformer_nb_train':
+        if '--preset' in argv and argv[argv.index('--preset') + 1].startswith('sprites'):   # the unconditional GANsformer
+            return argv + ['--max-steps', '2', '--report-samples', '16', '--out-dir', str(tmp / 'run')], 'ok', 'two steps'
         if '--resume' in argv:
             return argv, ('error', ['checkpoint not found']), 'a fresh clone has no 5,000-step run to resume'
         if 'dataset/celeba_hq_256' in argv:
