@@ -27,9 +27,9 @@ def run(entry, argv=None):
     "Run `entry` ('module:function', returning an exit status) with SIGINT/SIGTERM as KeyboardInterrupt from the start; exit with its status."
     global _MAIN_PID
     _MAIN_PID = os.getpid()
-    for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, _interrupt)
     name, started = os.path.basename(sys.argv[0]), False
-    try:
+    try:                                  # the handlers inside the `try`: a signal from the moment they exist is caught below
+        for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, _interrupt)
         module, function = entry.split(':')
         main = getattr(importlib.import_module(module), function)           # PyTorch loads here: seconds
         started = True
