@@ -234,8 +234,8 @@ def gansformer_main(argv=None):
             try: config = GANsformerConfig.preset(preset, **recipe)
             except ConfigError as e: raise CLIError(f'{ {"batch_size": "--batch-size", "learning_rate": "--lr"}.get(e.field, e.field)} {e.rule}, got {e.value}.') from None
             made = check_out_dir(out_dir)
-            run = GANsformerRun(config, out_dir, args.seed or 0, device, preset, **{k: v for k, v in {**dict(log_interval=20,
-                                sample_interval=500, eval_interval=500, save_interval=500), **{k: v for k, v in intervals.items() if v}}.items()})
+            run = GANsformerRun(config, out_dir, args.seed or 0, device, preset,
+                                **{k: v for k, v in intervals.items() if v is not None})   # the others: GANsformerRun's defaults
         c = run.config
         limits = ' or '.join(x for x in (args.minutes and f'after {args.minutes:g} minutes', args.max_steps and f'at step {args.max_steps:,}') if x)
         print(f'training GANsformer {run.preset} at {c.img_size}² on sprites (seed {run.seed}) on {run.processes.device}, '
