@@ -280,7 +280,7 @@ def _healthy(path):
 # %% ../nbs/95_checkpoints.ipynb #58dc6bff
 BUNDLED_CHECKPOINT = 'tiny_celeba64.pt'
 BUNDLED_CHECKPOINTS = {'tiny': BUNDLED_CHECKPOINT, 'scenes': 'scenes32.pt',     # preset: file in checkpoints/
-                       'scenes-diverse': 'scenes32_diverse.pt'}
+                       'scenes-diverse': 'scenes32_diverse.pt', 'sprites': 'sprites32.pt'}   # sprites: lesson 01c's GANsformer
 
 def release_state(state, note='', discriminator=True):
     "A training checkpoint reduced to inference: G_ema (and D) in fp16, their configs, the run's config and state, and `note`."
@@ -296,7 +296,7 @@ def save_release(checkpoint, path, note='', discriminator=True):
     return Path(path).stat().st_size
 
 def bundled_checkpoint(preset='tiny'):
-    "The trained release of `preset` ('tiny': faces at 64²; 'scenes', 'scenes-diverse': lesson 09's scenes at 32²) in the repository's `checkpoints/` folder."
+    "The trained release of `preset` ('tiny': faces at 64²; 'scenes', 'scenes-diverse': lesson 09's scenes at 32²; 'sprites': lesson 01c's unconditional GANsformer at 32²) in the repository's `checkpoints/` folder."
     if preset not in BUNDLED_CHECKPOINTS:
         raise ValueError(f'no bundled model for {preset!r}: the repository ships {", ".join(BUNDLED_CHECKPOINTS)}.')
     package = Path(importlib.util.find_spec('gansformer_nb').origin).resolve().parent

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['GANsformerConfig', 'r1_gamma_heuristic', 'ScaledLeakyReLU', 'mapping_mlp', 'normalise_components', 'MappingNetwork',
-           'SynthesisLayer', 'check_z', 'GANsformer', 'ResidualCritic', 'GANsformerTrainer', 'binding_report']
+           'SynthesisLayer', 'check_z', 'GANsformer', 'ResidualCritic', 'GANsformerTrainer', 'binding_report',
+           'binding_summary']
 
 # %% ../nbs/01c_gansformer.ipynb #dbcd08a3
 import copy, math
@@ -323,9 +324,11 @@ def _binding_report(G, samples, data_scenes, seed, redraw_samples):
     report = dict(valid=quality['valid'], count_tv=quality['count_tv'], histogram=quality['histogram'], layers={})
     n = min(redraw_samples, samples)
     base = images[:n]
-    redrawn = []
-    for i in range(K):                                                              # redraw z_i, keep the rest
-        zi = z[:n].clone(); zi[:, i] = torch.randn(zi[:, i].shape, generator=g)
+    redrawn, width = [], z.shape[-1] // K
+    for i in range(K):                   # redraw one of K parts of z, keep the rest: z_i, or with no attention layer
+        zi = z[:n].clone()               # (the ablation: only the global z acts) the i-th of K slices of the global z
+        part = zi[:, i] if maps else zi[:, -1, i * width:(i + 1) * width]
+        part.copy_(torch.randn(part.shape, generator=g))
         redrawn.append(G(zi).clamp(-1, 1).cpu())
     delta = torch.stack([(r - base).abs().sum(1) for r in redrawn], 1)             # |Δ| per pixel  [n, K, S, S]
     parses = quality['parses']
@@ -339,3 +342,14 @@ def _binding_report(G, samples, data_scenes, seed, redraw_samples):
                for i in range(K) for j in range(n) if parses[j]['valid']]
     report['objects_changed'] = {c: changes.count(c) / max(len(changes), 1) for c in sorted(set(changes))}
     return report
+
+def binding_summary(report):
+    "The headline numbers of a `binding_report`: quality, the layer whose FG-ARI beats the grid most, the best locality, the redraw shares (None where nothing was measured: no attending layer, no sample with ≥ 2 objects, no valid sample)."
+    layers, changed = report['layers'], {int(k): v for k, v in report['objects_changed'].items()}
+    scored = [k for k in layers if layers[k]['ari_samples'] > 0]                    # FG-ARI needs samples with ≥ 2 objects
+    ari = max(scored, key=lambda k: layers[k]['fg_ari'] - layers[k]['grid'], default=None)
+    loc = max(layers, key=lambda k: layers[k]['locality'], default=None)
+    return dict(valid=report['valid'], count_tv=report['count_tv'], ari_layer=ari,
+                fg_ari=layers[ari]['fg_ari'] if ari else None, grid=layers[ari]['grid'] if ari else None,
+                locality_layer=loc, locality=layers[loc]['locality'] if loc else None,
+                exactly_one=changed.get(1, 0.0) if changed else None, unchanged=changed.get(0, 0.0) if changed else None)

@@ -15,6 +15,8 @@ from PIL import Image
 from .basics import to_rgb
 from .masks import MaskGenerator
 from .checkpoints import load_checkpoint, load_weights, generator_from_state, discriminator_from_state
+from .gansformer import GANsformer
+from .gansformer_run import CHECKPOINT_KIND, load_gansformer_generator
 from .inspect_attention import (attention_maps, latent_colors, head_maps, segmentation, segmentation_overlay,
                                              latent_overlay, resampled_z, region_outline)
 
@@ -31,9 +33,14 @@ def figure_png(fig):
     return buf.getvalue()
 
 class AttentionInspector:
-    "Interactive explorer of a GANsformer's latent attention. `AttentionInspector(G, data).show()` in a notebook."
-    def __init__(self, generator, data, checkpoint=None, discriminator=None, scale=4):
+    "Interactive explorer of a GANsformer's latent attention: `AttentionInspector(G, data).show()` for an inpainter, `AttentionInspector(G).show()` for lesson 01c's unconditional GANsformer."
+    def __init__(self, generator, data=None, checkpoint=None, discriminator=None, scale=4):
         self.G, self.D, self.scale = generator.eval(), discriminator, scale
+        self.unconditional = isinstance(generator, GANsformer)                         # G(z): no input image, no mask
+        if data is None and not self.unconditional:
+            raise ValueError('an inpainter needs data to fill: AttentionInspector(G, dataset), e.g. SyntheticFaces(8, 64).')
+        if self.unconditional and not any(generator.config.attends_at(r) for r in generator.config.resolutions):
+            raise ValueError('this GANsformer has no attending layer (attention_start > img_size): there is no attention to inspect.')
         if self.D is not None: self.D.eval()
         if checkpoint is not None: self.load_checkpoint(checkpoint)
         self.data = data
@@ -43,8 +50,11 @@ class AttentionInspector:
         self._recompute()
 
     @classmethod
-    def from_checkpoint(cls, path, data, discriminator=True, scale=4):
-        "An inspector on the networks a checkpoint (or release) was trained with: its G_ema, and its D if it has one."
+    def from_checkpoint(cls, path, data=None, discriminator=True, scale=4):
+        "An inspector on the networks a checkpoint (or release) was trained with: its G_ema, and its D if it has one (an unconditional GANsformer's: G_ema only, no data)."
+        try: kind = torch.load(path, map_location='cpu', weights_only=True).get('kind')
+        except Exception: kind = None                                                  # load_checkpoint names the problem
+        if kind == CHECKPOINT_KIND: return cls(load_gansformer_generator(path), data, scale=scale)
         state = load_checkpoint(path)
         G, _ = generator_from_state(state, source=path)
         D = discriminator_from_state(state) if discriminator and 'D' in state else None
@@ -58,14 +68,15 @@ class AttentionInspector:
         if self.D is not None: load_weights(self.D, state, 'D', source=path)
 
     def sample(self, i):
-        "(image [3, H, W], its dataset mask [1, H, W]) of item `i` (a dataset item or a tensor)."
+        "(image [3, H, W], its dataset mask [1, H, W]) of item `i` (a dataset item or a tensor); unconditional: zeros, all generated."
+        if self.unconditional: return torch.zeros(3, self.size, self.size), torch.zeros(1, self.size, self.size)
         it = self.data[i]
         if isinstance(it, dict): return it['image'], it['mask']
         return it, torch.ones(1, *it.shape[-2:])
 
     def current_mask(self):
         preset = self.c_mask.value
-        if preset == 'dataset': return self.sample(self.c_sample.value)[1]
+        if self.unconditional or preset == 'dataset': return self.sample(self.c_sample.value)[1]
         g = MaskGenerator(preset, self.size, seed=self.mask_seed)
         return torch.from_numpy(g.mask_for(self.c_sample.value))[None]
 
@@ -121,7 +132,8 @@ class AttentionInspector:
         self.p_attention.value = png_bytes(marked, self.scale)
         fig, ax = plt.subplots(figsize=(4, 2.2))
         ax.bar(range(K), self.pixel_distribution, color=latent_colors(K)); ax.set_ylim(0, 1)
-        ax.set_title(f'pixel ({x}, {y}) {"hole" if self.mask[0, y, x] == 0 else "known"}: attention over latents', fontsize=8)
+        where = '' if self.unconditional else ' hole' if self.mask[0, y, x] == 0 else ' known'
+        ax.set_title(f'pixel ({x}, {y}){where}: attention over latents', fontsize=8)
         ax.set_xlabel('latent', fontsize=8); ax.tick_params(labelsize=7)
         self.p_pixel.value = figure_png(fig)
         if self.resampled is not None:
@@ -154,7 +166,7 @@ class AttentionInspector:
     def _build_controls(self):
         s, style = self.size, {'description_width': '70px'}
         lay = W.Layout(width='260px')
-        self.c_sample = W.IntSlider(0, 0, len(self.data) - 1, description='sample', style=style, layout=lay, continuous_update=False)
+        self.c_sample = W.IntSlider(0, 0, 0 if self.unconditional else len(self.data) - 1, description='sample', style=style, layout=lay, continuous_update=False)
         self.c_mask = W.Dropdown(options=['thick', 'medium', 'thin', 'dataset'], value='thick', description='mask', style=style, layout=lay)
         self.c_new_mask = W.Button(description='new mask', layout=W.Layout(width='100px'))
         self.c_z = W.IntText(0, description='z seed', style=style, layout=lay)
@@ -168,7 +180,8 @@ class AttentionInspector:
         self.c_y = W.IntSlider(s // 2, 0, s - 1, description='pixel y', style=style, layout=lay)
         self.c_compare = W.Checkbox(False, description='compare z (4 seeds)')
         K = self.G.config.latent_num
-        self.c_resample = W.Dropdown(options=[('off', -1)] + [(f'latent {i}', i) for i in range(K)] + [('global', K)],
+        has_global = not self.unconditional or self.G.config.style                     # style off: the global z does nothing
+        self.c_resample = W.Dropdown(options=[('off', -1)] + [(f'latent {i}', i) for i in range(K)] + [('global', K)] * has_global,
                                      value=-1, description='resample', style=style, layout=lay)
         self.p_masked, self.p_fill, self.p_attention = (W.Image(format='png') for _ in range(3))
         self.p_pixel, self.p_compare, self.p_resample = W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
@@ -185,11 +198,15 @@ class AttentionInspector:
     def widget(self):
         "The whole inspector as one ipywidgets box."
         label = lambda t: W.HTML(f'<b>{t}</b>')
-        panes = W.HBox([W.VBox([label('masked input'), self.p_masked]), W.VBox([label('completion'), self.p_fill]),
-                        W.VBox([label('attention'), self.p_attention])])
-        controls = W.VBox([self.c_sample, W.HBox([self.c_mask, self.c_new_mask]), self.c_z, self.c_block, self.c_head,
-                           self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare, self.c_resample])
-        resample = W.VBox([W.HTML('<small>resampled latent: new fill | where it changed (cyan: that latent\'s region)</small>'),
+        if self.unconditional:                                         # z is the whole input: no sample, no mask
+            panes = W.HBox([W.VBox([label('sample'), self.p_fill]), W.VBox([label('attention'), self.p_attention])])
+            inputs = [self.c_z]
+        else:
+            panes = W.HBox([W.VBox([label('masked input'), self.p_masked]), W.VBox([label('completion'), self.p_fill]),
+                            W.VBox([label('attention'), self.p_attention])])
+            inputs = [self.c_sample, W.HBox([self.c_mask, self.c_new_mask]), self.c_z]
+        controls = W.VBox([*inputs, self.c_block, self.c_head, self.c_latent, W.HTML('<small>latent −1: all latents, as a segmentation</small>'), self.c_mode, self.c_alpha, self.c_x, self.c_y, self.c_compare, self.c_resample])
+        resample = W.VBox([W.HTML(f'<small>resampled latent: new {"sample" if self.unconditional else "fill"} | where it changed (cyan: that latent\'s region)</small>'),
                            self.p_resample])
         return W.VBox([W.HBox([controls, W.VBox([panes, self.p_pixel])]), resample, self.p_compare])
 

@@ -3,7 +3,8 @@
     python tests/readme_commands.py            # CI runs it after the main command's smoke run
 
 A command is run as written, with only these changes: training commands get `--max-steps 2 --workers 0` (their
-`--minutes` stay: the step limit comes first; the unconditional GANsformer's get `--max-steps 2 --report-samples 16`), outputs go to a temporary folder instead of the repository, and the
+`--minutes` stay: the step limit comes first; the unconditional GANsformer's get `--max-steps 2 --report-samples 16`,
+and `bench/sprites_recipe.py run` gets `--max-steps 2`; its `targets` runs as written), outputs go to a temporary folder instead of the repository, and the
 evaluation scores 8 images without FID (whose weights are downloaded, and CI has no network). A command that needs
 what a fresh clone does not have (a GPU, `dataset/celeba_hq_256`, a run of 5,000 steps) must fail with one clear
 line naming it, exit status 2; the install commands and `jupyter lab` are run by CI's other steps. Each command's
@@ -50,7 +51,10 @@ def plan(command, tmp):
         argv[argv.index(flag) + 1] = str(tmp / ('filled.png' if tool == 'gansformer_nb_inpaint' else 'eval'))
         if tool == 'gansformer_nb_eval': argv += ['--max-images', '8', '--no-fid']
         return argv, 'ok', 'output in a temporary folder' + (', 8 images, no FID' if tool == 'gansformer_nb_eval' else '')
-    raise SystemExit(f'tests/readme_commands.py does not know how to run {tool!r}: teach plan() about it.')
+    if tool == 'python' and argv[1:2] == ['bench/sprites_recipe.py']:
+        if argv[2] == 'targets': return [sys.executable] + argv[1:], 'ok', 'measures the bundled model'
+        if argv[2] == 'run': return [sys.executable] + argv[1:] + ['--max-steps', '2', '--out', str(tmp / 'run')], 'ok', 'two steps'
+    raise SystemExit(f'tests/readme_commands.py does not know how to run {command!r}: teach plan() about it.')
 
 
 def main():

@@ -4,7 +4,7 @@
 
 Starts JupyterLab on 127.0.0.1 with a random token and Jupyter state of its own (config, data, runtime, settings and
 workspace folders in a temporary directory: nothing in $HOME is read or written), waits until the server lists the
-Python kernel, opens a copy of nbs/07_inspect.ipynb, runs all cells, and checks that the *kernel* ran every code cell
+Python kernel, opens a copy of nbs/07_inspect.ipynb (its inspector is on the bundled sprites GANsformer), runs all cells, and checks that the *kernel* ran every code cell
 (each shows an execution count). A "Select Kernel" dialog is answered with the Python kernel whenever it appears, at
 any point of the check; `--no-kernelspec` opens a copy without kernelspec metadata, which always gets that dialog.
 Then: no output holds a traceback; the inspector's sliders and dropdowns rendered; moving the latent slider with the
@@ -198,7 +198,7 @@ def check(page, port, token, out, n_code):
     sliders = page.locator('.widget-slider').count()
     dropdowns = page.locator('.widget-dropdown select').count()
     print(f'rendered controls: {sliders} sliders, {dropdowns} dropdowns')
-    if sliders < 5 or dropdowns < 3: fail('the inspector controls did not render')
+    if sliders < 4 or dropdowns < 3: fail('the inspector controls did not render')   # latent, opacity, x, y; block, head, resample
     widget = page.locator('.widget-vbox:has(.widget-html-content b:text-is("attention"))').last
     widget.scroll_into_view_if_needed()
     page.screenshot(path=str(out / 'inspector_before.png'), full_page=False)
@@ -226,7 +226,7 @@ def check(page, port, token, out, n_code):
     dt_block = None if changed is None else time.time() - t_action
     if dt_block is None: fail('choosing another block did not change the attention image within 10 s')
     page.screenshot(path=str(out / 'inspector_after.png'))
-    page.locator('.widget-hbox:has(.widget-label:text-is("sample")):has(b:text-is("masked input"))').last.screenshot(
+    page.locator('.widget-hbox:has(.widget-label:text-is("z seed")):has(b:text-is("attention"))').last.screenshot(
         path=str(out / 'inspector_widget.png'))                                      # the whole inspector, for the README
     print(f'redraw in the browser: latent slider {dt_latent:.2f} s, block dropdown {dt_block:.2f} s')
 
