@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['DEVICES', 'ConfigError', 'PresetConfig', 'check_image_size', 'to_tensor', 'to_unit', 'to_rgb', 'to_uint8',
            'local_cuda_index', 'resolve_device', 'CLIError', 'check_out_dir', 'remove_if_empty', 'atomic_path',
-           'moved_names', 'seconds_per_call', 'allocator_peak', 'exercise_check']
+           'seconds_per_call', 'allocator_peak', 'exercise_check']
 
 # %% ../nbs/94_basics.ipynb #8909c8cb
-import importlib, math, os, statistics, time
+import math, os, statistics, time
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -126,14 +126,6 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-# %% ../nbs/94_basics.ipynb #mv94a002
-def moved_names(module, new_module, names):
-    "A module `__getattr__` that finds each of `names` in `gansformer_nb.<new_module>`, imported on first use."
-    def __getattr__(name):
-        if name in names: return getattr(importlib.import_module(f'gansformer_nb.{new_module}'), name)
-        raise AttributeError(f'module {module!r} has no attribute {name!r}')
-    return __getattr__
 
 # %% ../nbs/94_basics.ipynb #b8bfcf3e
 def _sync(device):

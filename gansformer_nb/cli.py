@@ -24,7 +24,7 @@ from PIL import Image
 from .basics import (CLIError, ConfigError, atomic_path, check_out_dir, remove_if_empty, local_cuda_index, resolve_device,
                                   to_tensor, to_uint8)
 from .data import IMAGE_EXTENSIONS, GENERATED_DATA, DataError, list_images, load_mask, read_rgb, resize_mask
-from .checkpoints import RunFolder, check_resumable, latest_checkpoint, load_checkpoint, load_generator, generator_from_state  # also older paths
+from .checkpoints import RunFolder, check_resumable, latest_checkpoint, load_checkpoint, load_generator
 from .training import TrainConfig, Trainer
 from .runtime import NonFiniteLossError, StoppedBySignal
 from .console import run

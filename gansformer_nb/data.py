@@ -18,7 +18,7 @@ import torch.distributed as dist
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, DistributedSampler
 from .basics import check_image_size, to_tensor
-from .masks import MaskGenerator, InpaintingDataset, SyntheticFaces   # data.SyntheticFaces: an older path, kept
+from .masks import MaskGenerator, InpaintingDataset, SyntheticFaces   # faces drawn by the code (lesson 04)
 from .scenes import SyntheticScenes
 
 # %% ../nbs/90_data_files.ipynb #36d21f1e

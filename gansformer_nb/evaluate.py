@@ -17,13 +17,10 @@ import cv2
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
-from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb, moved_names
+from .basics import check_image_size, to_tensor, to_uint8, to_unit, to_rgb
 from .masks import MaskGenerator
 from .data import (shared_path, list_images, require_folder, scan_images, load_image, first_decodable,
                                 DataError, MaskFolder)
-
-__getattr__ = moved_names(__name__, 'eval_cli',           # FID's weight loading and the CSV writer moved to appendix 93
-                          ('load_fid', 'load_inception_weights', 'fid_weights_path', 'FID_WEIGHTS_URL', 'write_csv'))
 
 # %% ../nbs/08_evaluate.ipynb #6732c09d
 def psnr(a, b, mask=None):

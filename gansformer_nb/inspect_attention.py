@@ -15,14 +15,12 @@ import torch
 import torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .basics import to_rgb, moved_names
+from .basics import to_rgb
 from .generator import Generator
 from .bipartite import keeping_attention
 from .discriminator import Discriminator
 from .gansformer import GANsformer
 from .sprites import attention_segmentation
-
-__getattr__ = moved_names(__name__, 'inspector', ('AttentionInspector', 'png_bytes', 'figure_png'))   # appendix 99
 
 # %% ../nbs/07_inspect.ipynb #2e5c04ab
 def latent_colors(K):
@@ -268,12 +266,14 @@ def z_diversity(G, images, masks, draws=8, seed=0, lpips_model=None):
         out['lpips_pair'] = lpips_distance(lpips_model, fills[0], fills[1]).mean().item()
     return out
 
-def entropy_by_block(maps):
-    "Each block's mean per-pixel attention entropy over latents (heads averaged, as `attention_entropy`), normalised by log K: `{block: float}`."
+def entropy_by_block(maps, per_head=False):
+    """Each block's mean per-pixel attention entropy over latents, normalised by log K: `{block: float}`. Heads averaged
+    first (as `attention_entropy`), or with `per_head` each head's own entropy, then averaged. Entropy is concave, so
+    the first is never below the second: a blend of heads that each commit can still look uniform."""
     out = {}
     for name, m in maps.items():                                                   # m [n, heads, K, H, W]
-        p = m.mean(1).clamp_min(1e-12)                                              # [n, K, H, W]
-        out[name] = (-(p * p.log()).sum(1) / np.log(p.shape[1])).mean().item()
+        p = (m if per_head else m.mean(1, keepdim=True)).clamp_min(1e-12)           # [n, heads or 1, K, H, W]
+        out[name] = (-(p * p.log()).sum(2) / np.log(p.shape[2])).mean().item()
     return out
 
 # %% ../nbs/07_inspect.ipynb #cm0a0005

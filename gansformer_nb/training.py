@@ -20,12 +20,7 @@ from .losses import generator_loss, discriminator_loss, l1_loss, r1_penalty, laz
 from .evaluate import psnr
 from .runtime import (Processes, training_copies, RunBookkeeping, RunOptions, run_identity, resumable,
                                    check_train_config)
-# names that older code imported from here, kept (appendix 96)
-from .basics import resolve_device
-from .data import build_datasets, hold_out, make_dataloaders
-from .checkpoints import (load_checkpoint, latest_checkpoint, bundled_checkpoint, save_release, RunFolder,
-                                       CHECKPOINT_VERSION)
-from .runtime import UpdateGuard, NonFiniteLossError, StoppedBySignal, bf16_autocast
+
 
 # %% ../nbs/06_training.ipynb #b4e7dbcf
 @dataclass
