@@ -33,7 +33,8 @@ TARGETS = dict(simplex_time_64=0.10, simplex_memory_64=0.86, duplex_time_64=0.15
 
 def build(kind, channels, latent_num, latent_dim, size, device):
     import torch, torch.nn as nn, torch.nn.functional as F
-    from gansformer_nb.bipartite import SimplexAttention, DuplexAttention
+    from gansformer_nb.bipartite import SimplexAttention
+    from gansformer_nb.duplex import DuplexAttention
     from gansformer_nb.fast_path import FlashSelfAttention
     if kind == 'elementwise':                                   # the memory-bound floor: one multiply, forward and backward
         w = torch.randn(4, channels, size, size, device=device)

@@ -15,7 +15,7 @@ import torch
 from gansformer_nb.checkpoints import load_generator
 from gansformer_nb.data import shared_path, ImageFolderInpainting, MaskFolder
 from gansformer_nb.basics import to_rgb
-from gansformer_nb.bipartite import keeping_attention
+from gansformer_nb.duplex import keeping_attention
 from gansformer_nb.inspect_attention import attention_maps, segmentation_overlay
 
 

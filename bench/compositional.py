@@ -26,7 +26,8 @@ from gansformer_nb.checkpoints import load_generator, latest_checkpoint, save_re
 from gansformer_nb.evaluate import opencv_inpaint, generator_fill, score, load_lpips
 from gansformer_nb.inspect_attention import attention_maps, latent_locality, latent_segmentation, z_diversity, entropy_by_block
 from gansformer_nb.scenes import SyntheticScenes, fg_ari
-from gansformer_nb.training import TrainConfig, Trainer
+from gansformer_nb.training import TrainConfig
+from gansformer_nb.trainer import Trainer
 from convergence import parse_value, shared_root, shared_evaluation_set
 
 

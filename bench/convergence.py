@@ -22,7 +22,8 @@ from gansformer_nb.data import MaskFolder, shared_path
 from gansformer_nb.evaluate import evaluation_set, opencv_inpaint, generator_fill, score
 from gansformer_nb.basics import to_unit
 from gansformer_nb.checkpoints import generator_from_state, load_checkpoint, latest_checkpoint, save_release
-from gansformer_nb.training import TrainConfig, Trainer
+from gansformer_nb.training import TrainConfig
+from gansformer_nb.trainer import Trainer
 
 
 def parse_value(v):

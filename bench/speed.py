@@ -36,7 +36,9 @@ import torch.nn as nn
 from torch.utils.flop_counter import flop_registry
 from torch.utils._python_dispatch import TorchDispatchMode
 from gansformer_nb.generator import Generator, GeneratorConfig
-from gansformer_nb.training import TrainConfig, Trainer
+from gansformer_nb.training import TrainConfig
+try: from gansformer_nb.trainer import Trainer
+except ImportError: from gansformer_nb.training import Trainer       # --compare-with a checkout from before lesson 06a
 try: from gansformer_nb.basics import seconds_per_call
 except ImportError:                      # --compare-with an earlier checkout, from before basics: this checkout's helper
     _file = Path(__file__).resolve().parents[1] / 'gansformer_nb' / 'basics.py'

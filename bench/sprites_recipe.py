@@ -74,10 +74,11 @@ def run(a):
 def measure(out, name, sets=None, attention_off=False, minutes=None):
     "Write `out/report.json` for the run in folder `out` (its newest checkpoint's G_ema, its metrics.jsonl) and print it."
     from gansformer_nb.checkpoints import latest_checkpoint
-    from gansformer_nb.gansformer_run import load_gansformer, load_gansformer_generator
+    from gansformer_nb.gansformer_run import load_gansformer, gansformer_generator_from_state
     path = latest_checkpoint(out)
     if path is None: raise SystemExit(f'{out} has no checkpoint: give the folder of a run.')
-    state, G = load_gansformer(path), load_gansformer_generator(path)
+    state = load_gansformer(path)                                              # read once: its counters and its G_ema
+    G = gansformer_generator_from_state(state)
     report = binding_report(G, samples=256, seed=state['seed'])
     records = [json.loads(l) for l in (Path(out) / 'metrics.jsonl').read_text().splitlines() if l.strip()]
     step = state['step']
@@ -109,13 +110,13 @@ def curve(a):
     "binding_summary of every kept checkpoint's G_ema against images seen: the numbers, and a figure."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from gansformer_nb.gansformer_run import load_gansformer_generator, load_gansformer
+    from gansformer_nb.gansformer_run import load_gansformer, gansformer_generator_from_state
     paths = sorted(Path(a.run, 'checkpoints').glob('step_*.pt'))
     if not paths: raise SystemExit(f'{a.run}/checkpoints has no step_*.pt: give the folder of a `run`.')
     rows = []
     for p in paths:
         state = load_gansformer(p)
-        s = binding_summary(binding_report(load_gansformer_generator(p), samples=a.samples, seed=state['seed']))
+        s = binding_summary(binding_report(gansformer_generator_from_state(state), samples=a.samples, seed=state['seed']))
         rows.append(dict(images=state['step'] * state['config']['batch_size'], step=state['step'], **s))
         ari = f"{s['fg_ari']:.3f} (grid {s['grid']:.3f}, {s['ari_layer']})" if s['fg_ari'] is not None else '— (no sample with ≥ 2 objects)'
         one = f"{s['exactly_one']:.0%}" if s['exactly_one'] is not None else '— (no valid sample)'
@@ -141,14 +142,14 @@ def release(a):
     "The bundled model: the newest checkpoint's G_ema with its measured report and how it was made; and its figure."
     import matplotlib; matplotlib.use('Agg')
     from gansformer_nb.checkpoints import latest_checkpoint
-    from gansformer_nb.gansformer_run import load_gansformer, load_gansformer_generator, save_gansformer_release
+    from gansformer_nb.gansformer_run import load_gansformer, gansformer_generator_from_state, save_gansformer_release
     from gansformer_nb.inspect_attention import plot_scene_binding
     path = latest_checkpoint(a.run)
     if path is None: raise SystemExit(f'{a.run} has no checkpoint: give the folder of a `run`.')
     made_at = Path(a.run) / 'report.json'
     if not made_at.is_file(): raise SystemExit(f'{made_at} not found: run `bench/sprites_recipe.py measure {a.run} --name NAME` first.')
     made, state = json.loads(made_at.read_text()), load_gansformer(path)
-    G = load_gansformer_generator(path)
+    G = gansformer_generator_from_state(state)
     step, images = state['step'], state['step'] * state['config']['batch_size']
     if made['step'] == step: report = made                               # `measure` scored this very checkpoint
     else:
@@ -158,7 +159,7 @@ def release(a):
     off = ' --attention-off' if made.get('attention_off') else ''
     note = (f"bench/sprites_recipe.py run --name {made['name']} --seed {made['seed']} {sets}{off} ({made.get('minutes')} CPU-minutes): "
             f"step {step:,}, {images:,} images; then bench/sprites_recipe.py release {a.run}")
-    size = save_gansformer_release(path, a.out, note=note, report=report)
+    size = save_gansformer_release(state, a.out, note=note, report=report)          # the dict read above
     print(f'wrote {a.out} ({size / 1e6:.2f} MB): {note}')
     print(report_lines(report))
     if a.figure and report['layers']:                                    # attention off: no latents to draw
@@ -169,10 +170,10 @@ def release(a):
 
 def targets(a):
     "Measure a checkpoint or release and print each target of issue 36 beside its value."
-    from gansformer_nb.gansformer_run import load_gansformer, load_gansformer_generator
+    from gansformer_nb.gansformer_run import load_gansformer, gansformer_generator_from_state
     if not Path(a.checkpoint).is_file(): raise SystemExit(f'{a.checkpoint} not found: give a checkpoint or release, e.g. checkpoints/sprites32.pt')
     state = load_gansformer(a.checkpoint)
-    s = binding_summary(binding_report(load_gansformer_generator(a.checkpoint), samples=256, seed=state['seed']))
+    s = binding_summary(binding_report(gansformer_generator_from_state(state), samples=256, seed=state['seed']))
     T = TARGETS
     bar = max(T['fg_ari'], s['grid'] + T['over_grid']) if s['grid'] is not None else T['fg_ari']
     rows = [('samples that parse as valid scenes', f"{s['valid']:.0%}", f"≥ {T['valid']:.0%}", s['valid'] >= T['valid']),

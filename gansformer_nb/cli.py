@@ -25,7 +25,8 @@ from .basics import (CLIError, ConfigError, atomic_path, check_out_dir, remove_i
                                   to_tensor, to_uint8)
 from .data import IMAGE_EXTENSIONS, GENERATED_DATA, DataError, list_images, load_mask, read_rgb, resize_mask
 from .checkpoints import RunFolder, check_resumable, latest_checkpoint, load_checkpoint, load_generator
-from .training import TrainConfig, Trainer
+from .training import TrainConfig
+from .trainer import Trainer
 from .runtime import NonFiniteLossError, StoppedBySignal
 from .console import run
 from .gansformer_run import wants_gansformer, gansformer_main    # --preset sprites: appendix 92a

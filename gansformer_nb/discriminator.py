@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .bipartite import GANsformerBlock, LatentUpdate
-from .generator import NetworkConfig, check_inpainting_input, ConvAct, DownBlock, attention_maps_of
+from .duplex import GANsformerBlock, LatentUpdate
+from .basics import check_inpainting_input
+from .generator import NetworkConfig, ConvAct, DownBlock, attention_maps_of
 
 # %% ../nbs/03_discriminator.ipynb #3c449a15
 @dataclass

@@ -13,11 +13,14 @@ from typing import Callable
 import torch
 import torch.nn as nn
 from .attention import scaled_dot_product_attention, split_heads, merge_heads
-from .bipartite import LatentUpdate, integrate, normalise_features, sinusoidal_position_2d
+from .bipartite import integrate, normalise_features
+from .duplex import LatentUpdate, DuplexAttention
 from .centroid_attention import centroid_scores, pixel_shares
 from .losses import r1_penalty, lazy_regularization_adam
-from .training import ema_beta, ema_step
-from .generator import Generator, GeneratorConfig
+from .training import ema_beta, ema_step, Phase, TrainState
+from .trainer import due_phases, resume_point
+from .generator import Generator, GeneratorConfig, comodulation
+from .styles import ModulatedConv2d
 from .discriminator import minibatch_stddev
 from .gansformer import normalise_components, r1_gamma_heuristic
 from .scenes import adjusted_rand_index, fg_ari
@@ -131,15 +134,20 @@ exercise(name='simplex modulation', lesson='01_bipartite',
          mistake=lambda xn, control: control.chunk(2, dim=-1)[0] * xn + control.chunk(2, dim=-1)[1],   # γ without the 1
          hint='split the control into Δγ and β along the channels (chunk(2, dim=-1)); γ = 1 + Δγ.')
 
+exercise(name='feature normalisation', lesson='01_bipartite',
+         inputs=lambda g: (_randn(g, 2, 6, 4, 5) * 3 + 1,),                                   # X [B, C, H, W]
+         expected=normalise_features,
+         solution=lambda x: ((x - x.mean(dim=(2, 3), keepdim=True))
+                             / (x.var(dim=(2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()).flatten(2).transpose(1, 2),
+         mistake=lambda x: ((x - x.mean(dim=1, keepdim=True))
+                            / (x.var(dim=1, unbiased=False, keepdim=True) + 1e-5).sqrt()).flatten(2).transpose(1, 2),   # per pixel
+         hint='the mean and the population variance (unbiased=False, as F.instance_norm) of each channel over the pixels, '
+              'axes (2, 3), not over the channels; then x.flatten(2).transpose(1, 2) for tokens [B, H*W, C].')
+
 def _gathered(update, x, keys):
     "a(K, X) projected back to the keys' width, as `LatentUpdate.forward` computes it before its last line."
-    B, C, H, W = x.shape
-    xn = normalise_features(x, norm=update.feature_norm, integration=update.integration)      # [B, N, C]
-    pos = sinusoidal_position_2d(H, W, C).to(x)
-    q = split_heads(update.to_q(keys), update.num_heads)                                    # [B, h, K, d]
-    k = split_heads(update.to_k(xn + pos), update.num_heads)                                # [B, h, N, d]
-    v = split_heads(update.to_v(xn), update.num_heads)
-    return update.to_out(merge_heads(scaled_dot_product_attention(q, k, v)[0]))             # [B, K, latent_dim]
+    a = scaled_dot_product_attention(*update.queries_keys_values(x, keys))[0]                 # [B, h, K, d]
+    return update.to_out(merge_heads(a))                                                    # [B, K, latent_dim]
 
 def _seeded(g, build):
     "`build()` with torch's global generator seeded from `g`, and the caller's global random state left as it was."
@@ -152,12 +160,25 @@ def _key_update_inputs(g):
     with torch.no_grad(): update.norm.weight.copy_(_randn(g, 8)); update.norm.bias.copy_(_randn(g, 8))   # not the identity
     return update, _randn(g, 2, 16, 4, 4), _randn(g, 2, 3, 8)                               # layer, X, K [B, K, latent_dim]
 
-exercise(name='duplex key update', lesson='01_bipartite', inputs=_key_update_inputs,
+exercise(name='duplex key update', lesson='01_duplex', inputs=_key_update_inputs,
          expected=lambda update, x, keys: update(x, keys).detach(),
          call=lambda fn, a: (lambda out: None if out is None else out.detach())(fn(a[2], _gathered(*a), a[0].norm)),
          solution=lambda keys, gathered, norm: norm(keys + gathered),
          mistake=lambda keys, gathered, norm: keys + norm(gathered),                           # normalised the wrong thing
          hint='the residual first, then the LayerNorm of the sum: norm(keys + gathered).')
+
+def _duplex_inputs(g):
+    layer = _seeded(g, lambda: DuplexAttention(16, 8, num_heads=2)).eval()
+    return layer, _randn(g, 2, 16, 4, 4), _randn(g, 2, 3, 8), _randn(g, 2, 3, 8)            # layer, X, K, V
+
+def _no_grad(out): return None if out is None else tuple(t.detach() for t in out)
+
+exercise(name='duplex order', lesson='01_duplex', inputs=_duplex_inputs,
+         expected=lambda layer, x, keys, values: _no_grad(layer(x, keys, values)),
+         call=lambda fn, a: _no_grad(fn(a[0].update, a[0].modulate, *a[1:])),
+         solution=lambda update, modulate, x, keys, values: modulate(x, update(x, keys), values),
+         mistake=lambda update, modulate, x, keys, values: (modulate(x, keys, values)[0], update(x, keys)),   # old keys read
+         hint='keys = update(x, keys) first; then modulate(x, keys, values) returns the image and those same keys.')
 
 # %% ../nbs/96_exercises.ipynb #b5d4f347
 def _softmax_over_latents(g, *shape): return _randn(g, *shape).mul(2).softmax(dim=-1)
@@ -220,9 +241,15 @@ exercise(name='R1 gamma heuristic', lesson='01c_gansformer',
          hint='StyleGAN2-ADA: γ = 0.0002 · resolution² / batch.')
 
 # %% ../nbs/96_exercises.ipynb #48985d47
-def _modulated_conv_inputs(g):
-    from gansformer_nb.generator import ModulatedConv2d
-    return _seeded(g, lambda: ModulatedConv2d(4, 6, 3, style_dim=5)), _randn(g, 2, 4, 6, 6), _randn(g, 2, 5)   # layer, x, style
+def _modulated_conv_inputs(g, cout=6, **options):
+    return _seeded(g, lambda: ModulatedConv2d(4, cout, 3, style_dim=5, **options)), _randn(g, 2, 4, 6, 6), _randn(g, 2, 5)   # layer, x, style
+
+exercise(name='modulation', lesson='02_affine_styles', inputs=lambda g: _modulated_conv_inputs(g, cout=4, demodulate=False, bias=False),
+         expected=lambda conv, x, style: conv(x, style).detach(),
+         call=lambda fn, a: (lambda y: None if y is None else y.detach())(fn(a[1], a[0].affine(a[2]), a[0].weight, a[0].padding)),
+         solution=lambda x, s, weight, padding: torch.nn.functional.conv2d(x * s[:, :, None, None], weight, padding=padding),
+         mistake=lambda x, s, weight, padding: torch.nn.functional.conv2d(x, weight, padding=padding) * s[:, :, None, None],   # the outputs scaled
+         hint='s [B, cin] scales the input channels: x * s[:, :, None, None], then one conv2d with the shared weight.')
 
 def _with_demodulation(coefficients, conv, x, style):
     "The layer's output with `coefficients(s, weight) -> [B, cout]` as the demodulation."
@@ -231,7 +258,7 @@ def _with_demodulation(coefficients, conv, x, style):
     d = coefficients(s, conv.weight)
     return None if d is None else (y * d[:, :, None, None] + conv.bias[:, None, None]).detach()
 
-exercise(name='demodulation', lesson='02_generator', inputs=_modulated_conv_inputs,
+exercise(name='demodulation', lesson='02_affine_styles', inputs=_modulated_conv_inputs,
          expected=lambda conv, x, style: conv(x, style).detach(),
          call=lambda fn, a: _with_demodulation(fn, *a),
          solution=lambda s, weight: torch.rsqrt(s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8),
@@ -250,6 +277,12 @@ exercise(name='composite', lesson='02_generator', inputs=_generator_inputs,
          mistake=lambda image, mask, raw: mask * raw + (1 - mask) * image,                    # 1 = known, not hole
          hint='mask 1 = known: keep the image there, take the prediction in the hole.')
 
+exercise(name='co-modulation', lesson='02_generator', inputs=lambda g: (_randn(g, 3, 8), _randn(g, 3, 8)),   # w_g, e(x) [B, Dy]
+         expected=comodulation,
+         solution=lambda w_global, code: code if w_global is None else torch.cat([w_global, code], dim=1),
+         mistake=lambda w_global, code: code if w_global is None else w_global + code,             # summed, not side by side
+         hint='the two side by side, torch.cat([w_global, code], dim=1): [B, 2·Dy]; without a global latent, code alone.')
+
 # %% ../nbs/96_exercises.ipynb #894223e4
 exercise(name='minibatch std', lesson='03_discriminator',
          inputs=lambda g: (_randn(g, 8, 3, 4, 4) * torch.rand(8, 1, 1, 1, generator=g) * 3, 4),   # x [B, C, H, W], group size
@@ -265,10 +298,7 @@ def _aggregation_inputs(g):
 
 def _aggregation_queries_keys(update, x, latents):
     "The latents' queries and the cells' keys, as `LatentUpdate.forward` computes them."
-    B, C, H, W = x.shape
-    xn = normalise_features(x, norm=update.feature_norm, integration=update.integration)
-    pos = sinusoidal_position_2d(H, W, C).to(x)
-    return split_heads(update.to_q(latents), update.num_heads), split_heads(update.to_k(xn + pos), update.num_heads)
+    return update.queries_keys_values(x, latents)[:2]
 
 exercise(name='aggregation weights', lesson='03_discriminator', inputs=_aggregation_inputs,
          expected=lambda update, x, latents: (update(x, latents), update.attention)[1].detach(),   # [B, h, K, N]
@@ -373,7 +403,8 @@ exercise(name='EMA update', lesson='06_training', inputs=_ema_inputs,
          call=lambda fn, a: _ema_after(fn, *a),
          solution=lambda ema_params, params, beta: [p_ema.lerp_(p, 1 - beta) for p_ema, p in zip(ema_params, params)],
          mistake=lambda ema_params, params, beta: [p_ema.lerp_(p, beta) for p_ema, p in zip(ema_params, params)],   # β the wrong way round
-         hint='θ_ema ← β θ_ema + (1 − β) θ: in place, p_ema.lerp_(p, 1 - beta) moves p_ema a share 1 − β of the way to p.')
+         hint='θ_ema ← β θ_ema + (1 − β) θ for every tensor, in place: Tensor.lerp_(end, weight) moves a tensor the share '
+              '`weight` of the way to `end`; which share of the way to θ is this update?')
 
 def _log_beta(fn, batch, half_life):
     "log β of `fn(batch, half_life)`: β is near 1, so 1 − β, which log β measures, is where a wrong formula shows."
@@ -389,6 +420,32 @@ exercise(name='EMA beta from a half-life', lesson='06_training', compared='log �
          solution=lambda batch, half_life: 0.5 ** (batch / half_life),
          mistake=lambda batch, half_life: 1 - batch / half_life,                               # the first-order guess
          hint='after half_life images the old weights must count half: β per step of `batch` images is 0.5^(batch / half_life).')
+
+# %% ../nbs/96_exercises.ipynb #3c05b232
+def _phase_list(g):
+    "A list of phases with random intervals (1 to 5), and a step."
+    names = ['D', 'Dreg', 'G', 'EMA', 'extra']
+    return [Phase(n, None, int(torch.randint(1, 6, (), generator=g))) for n in names], int(torch.randint(0, 40, (), generator=g))
+
+def _names(phases): return None if phases is None else ', '.join(p.name for p in phases) or 'none'
+
+exercise(name='phases due', lesson='06a_trainer', inputs=_phase_list,
+         expected=lambda phases, step: _names(due_phases(phases, step)), call=lambda fn, a: _names(fn(*a)),
+         solution=lambda phases, step: [p for p in phases if step % p.interval == 0],
+         mistake=lambda phases, step: [p for p in phases if (step + 1) % p.interval == 0],       # steps counted from 1
+         compared='the phases due',
+         hint='a phase runs when its interval divides the step, step % p.interval == 0: steps count from 0, so R1 runs at step 0.')
+
+def _state(g):
+    epoch, batch_in_epoch = (int(v) for v in torch.randint(1, 6, (2,), generator=g))
+    return TrainState(step=epoch * 7 + batch_in_epoch, epoch=epoch, batch_in_epoch=batch_in_epoch), int(torch.randint(2, 9, (), generator=g))
+
+exercise(name='resume point', lesson='06a_trainer', inputs=_state, expected=resume_point,
+         call=lambda fn, a: (lambda r: None if r is None else tuple(int(v) for v in r))(fn(*a)),
+         solution=lambda state, batch_size: (state.epoch, state.batch_in_epoch * batch_size),
+         mistake=lambda state, batch_size: (state.epoch, state.step * batch_size),               # counts earlier epochs too
+         hint='the epoch as it is; the first item is batch_in_epoch × batch_size (step counts the earlier epochs too).')
+
 
 # %% ../nbs/96_exercises.ipynb #90ba5f3b
 exercise(name='normalised entropy', lesson='07_inspect',

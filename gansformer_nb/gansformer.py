@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .basics import PresetConfig, ConfigError
 from .centroid_attention import CentroidAttention, GANFORMER_DEFAULT, needs_latent_positions
-from .generator import ModulatedConv2d, NoiseInput
+from .styles import ModulatedConv2d, NoiseInput
 from .discriminator import ResidualDownBlock, minibatch_stddev
 from .losses import generator_loss, discriminator_loss, r1_penalty, lazy_regularization_adam
 from .training import param_groups, ema_beta, ema_step

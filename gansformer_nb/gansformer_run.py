@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['CHECKPOINT_KIND', 'TAB10', 'GANSFORMER_PRESETS', 'load_gansformer', 'GANsformerRun', 'save_gansformer_release',
-           'load_gansformer_generator', 'gansformer_parser', 'wants_gansformer', 'gansformer_main', 'report_lines']
+           'gansformer_generator_from_state', 'load_gansformer_generator', 'gansformer_parser', 'wants_gansformer',
+           'gansformer_main', 'report_lines']
 
 # %% ../nbs/92a_gansformer_run.ipynb #33e54b08
 import argparse, json, math, sys, time, uuid
@@ -159,19 +160,23 @@ class GANsformerRun:
 
 # %% ../nbs/92a_gansformer_run.ipynb #920e9618
 def save_gansformer_release(checkpoint, path, note='', report=None):
-    "Write the release of a `gansformer_nb_train` checkpoint to `path` (atomically): G_ema, config, seed, step, `note` and `report`; its size in bytes."
-    state = load_gansformer(checkpoint)
+    """Write the release of a `gansformer_nb_train` checkpoint (a path, or the dict `load_gansformer` read from one) to
+    `path` (atomically): G_ema, config, seed, step, `note` and `report`; its size in bytes."""
+    state = checkpoint if isinstance(checkpoint, dict) else load_gansformer(checkpoint)
     release = {'kind': CHECKPOINT_KIND, 'release': True, 'version': 1, 'preset': state.get('preset'), 'seed': state['seed'],
                'step': state['step'], 'config': state['config'], 'G_ema': state['G_ema'], 'note': note, 'report': report or {}}
     save_atomic(release, path)
     return Path(path).stat().st_size
 
-def load_gansformer_generator(path, device='cpu'):
-    "The EMA generator of a GANsformer checkpoint or release, in eval mode."
-    state = load_gansformer(path, device)
+def gansformer_generator_from_state(state, device='cpu'):
+    "The EMA generator of a loaded GANsformer checkpoint (the dict `load_gansformer` returns), in eval mode."
     G = GANsformer(GANsformerConfig(**state['config'])).to(device)
     G.load_state_dict(state['G_ema'])
     return G.eval()
+
+def load_gansformer_generator(path, device='cpu'):
+    "The EMA generator of a GANsformer checkpoint or release, in eval mode."
+    return gansformer_generator_from_state(load_gansformer(path, device), device)
 
 # %% ../nbs/92a_gansformer_run.ipynb #116ff388
 GANSFORMER_PRESETS = {'sprites': 'the paper\'s unconditional GANsformer on 32² sprites, on a CPU (lesson 01c)',

@@ -17,7 +17,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 from .basics import to_rgb
 from .generator import Generator
-from .bipartite import keeping_attention
+from .duplex import keeping_attention
 from .discriminator import Discriminator
 from .gansformer import GANsformer
 from .sprites import attention_segmentation

@@ -252,7 +252,7 @@ class RunOptions(PresetConfig):
 
 # %% ../nbs/91_training_loop.ipynb #b00c0002
 class RunBookkeeping:
-    """The run around lesson 06's loop: its data loaders and fixed samples, its clock, and what `fit` wraps around the
+    """The run around lesson 06a's loop: its data loaders and fixed samples, its clock, and what `fit` wraps around the
     loop (logs, samples, evaluation and checkpoints at their intervals, the run folder, stop signals), and resume. A
     mixin of `Trainer`: it uses the trainer's `config`, `state`, `G` and the other networks, optimisers, `processes`,
     `memory_format`, `quiet`, `evaluate` and `train_steps`, and `config_class` (TrainConfig) on resume."""
