@@ -23,7 +23,7 @@ from .generator import Generator, GeneratorConfig, comodulation
 from .styles import ModulatedConv2d
 from .discriminator import minibatch_stddev
 from .gansformer import normalise_components, r1_gamma_heuristic
-from .scenes import adjusted_rand_index, fg_ari
+from .scenes import adjusted_rand_index, contingency_table, fg_ari
 from .sprites import total_variation, attention_segmentation, sprite_mask
 from .inspect_attention import attention_entropy, resampled_z
 from .evaluate import psnr, mean_fill
@@ -155,14 +155,19 @@ def _seeded(g, build):
         torch.manual_seed(int(torch.randint(0, 2**31, (), generator=g)))
         return build()
 
+def _detached(out):
+    "A result without its autograd graph (a tensor, or a tuple of them); None, the untouched starter's, stays None."
+    if out is None: return None
+    return tuple(t.detach() for t in out) if isinstance(out, (tuple, list)) else out.detach()
+
 def _key_update_inputs(g):
     update = _seeded(g, lambda: LatentUpdate(16, 8, num_heads=2))                           # the layer's weights
     with torch.no_grad(): update.norm.weight.copy_(_randn(g, 8)); update.norm.bias.copy_(_randn(g, 8))   # not the identity
     return update, _randn(g, 2, 16, 4, 4), _randn(g, 2, 3, 8)                               # layer, X, K [B, K, latent_dim]
 
 exercise(name='duplex key update', lesson='01_duplex', inputs=_key_update_inputs,
-         expected=lambda update, x, keys: update(x, keys).detach(),
-         call=lambda fn, a: (lambda out: None if out is None else out.detach())(fn(a[2], _gathered(*a), a[0].norm)),
+         expected=lambda update, x, keys: _detached(update(x, keys)),
+         call=lambda fn, a: _detached(fn(a[2], _gathered(*a), a[0].norm)),
          solution=lambda keys, gathered, norm: norm(keys + gathered),
          mistake=lambda keys, gathered, norm: keys + norm(gathered),                           # normalised the wrong thing
          hint='the residual first, then the LayerNorm of the sum: norm(keys + gathered).')
@@ -171,11 +176,9 @@ def _duplex_inputs(g):
     layer = _seeded(g, lambda: DuplexAttention(16, 8, num_heads=2)).eval()
     return layer, _randn(g, 2, 16, 4, 4), _randn(g, 2, 3, 8), _randn(g, 2, 3, 8)            # layer, X, K, V
 
-def _no_grad(out): return None if out is None else tuple(t.detach() for t in out)
-
 exercise(name='duplex order', lesson='01_duplex', inputs=_duplex_inputs,
-         expected=lambda layer, x, keys, values: _no_grad(layer(x, keys, values)),
-         call=lambda fn, a: _no_grad(fn(a[0].update, a[0].modulate, *a[1:])),
+         expected=lambda layer, x, keys, values: _detached(layer(x, keys, values)),
+         call=lambda fn, a: _detached(fn(a[0].update, a[0].modulate, *a[1:])),
          solution=lambda update, modulate, x, keys, values: modulate(x, update(x, keys), values),
          mistake=lambda update, modulate, x, keys, values: (modulate(x, keys, values)[0], update(x, keys)),   # old keys read
          hint='keys = update(x, keys) first; then modulate(x, keys, values) returns the image and those same keys.')
@@ -245,8 +248,8 @@ def _modulated_conv_inputs(g, cout=6, **options):
     return _seeded(g, lambda: ModulatedConv2d(4, cout, 3, style_dim=5, **options)), _randn(g, 2, 4, 6, 6), _randn(g, 2, 5)   # layer, x, style
 
 exercise(name='modulation', lesson='02_affine_styles', inputs=lambda g: _modulated_conv_inputs(g, cout=4, demodulate=False, bias=False),
-         expected=lambda conv, x, style: conv(x, style).detach(),
-         call=lambda fn, a: (lambda y: None if y is None else y.detach())(fn(a[1], a[0].affine(a[2]), a[0].weight, a[0].padding)),
+         expected=lambda conv, x, style: _detached(conv(x, style)),
+         call=lambda fn, a: _detached(fn(a[1], a[0].affine(a[2]), a[0].weight, a[0].padding)),
          solution=lambda x, s, weight, padding: torch.nn.functional.conv2d(x * s[:, :, None, None], weight, padding=padding),
          mistake=lambda x, s, weight, padding: torch.nn.functional.conv2d(x, weight, padding=padding) * s[:, :, None, None],   # the outputs scaled
          hint='s [B, cin] scales the input channels: x * s[:, :, None, None], then one conv2d with the shared weight.')
@@ -296,13 +299,9 @@ exercise(name='minibatch std', lesson='03_discriminator',
 def _aggregation_inputs(g):
     return _seeded(g, lambda: LatentUpdate(16, 8, num_heads=2)), _randn(g, 2, 16, 4, 4), _randn(g, 2, 3, 8)   # D's aggregation, F, Y
 
-def _aggregation_queries_keys(update, x, latents):
-    "The latents' queries and the cells' keys, as `LatentUpdate.forward` computes them."
-    return update.queries_keys_values(x, latents)[:2]
-
 exercise(name='aggregation weights', lesson='03_discriminator', inputs=_aggregation_inputs,
          expected=lambda update, x, latents: (update(x, latents), update.attention)[1].detach(),   # [B, h, K, N]
-         call=lambda fn, a: (lambda w: None if w is None else w.detach())(fn(*_aggregation_queries_keys(*a))),
+         call=lambda fn, a: _detached(fn(*a[0].queries_keys_values(*a[1:])[:2])),                # the layer's q, k
          solution=lambda q, k: (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1),
          mistake=lambda q, k: (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-2),   # over the latents
          hint='each latent gathers from the image: its row is a distribution over the cells, the last axis.')
@@ -503,11 +502,6 @@ def _labelings(g, n=60):
     noisy = torch.where(torch.rand(n, generator=g) < 0.3, torch.randint(0, 5, (n,), generator=g), a)
     return a, noisy
 
-def _contingency(a, b):
-    _, a = a.unique(return_inverse=True); _, b = b.unique(return_inverse=True)
-    table = torch.zeros(int(a.max()) + 1, int(b.max()) + 1, dtype=torch.float64)
-    return table.index_put_((a, b), torch.ones(len(a), dtype=torch.float64), accumulate=True)
-
 def _ari_solution(table):
     pairs = lambda x: (x * (x - 1) / 2).sum()
     n = table.sum()
@@ -521,7 +515,7 @@ def _ari_mistake(table):
     return (pairs(table) / (n * (n - 1) / 2)).item()                                        # the Rand index's share, unadjusted
 
 exercise(name='ARI', lesson='09_scenes', inputs=_labelings, expected=adjusted_rand_index,
-         call=lambda fn, a: fn(_contingency(*a)), solution=_ari_solution, mistake=_ari_mistake,
+         call=lambda fn, a: fn(contingency_table(*a)), solution=_ari_solution, mistake=_ari_mistake,
          hint='(index − expected) / (max − expected), with index = Σ C(n_ij, 2), expected = Σ C(a_i, 2) Σ C(b_j, 2) / C(n, 2) '
               'and max = (Σ C(a_i, 2) + Σ C(b_j, 2)) / 2.')
 

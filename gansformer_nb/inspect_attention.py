@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['latent_colors', 'plot_scene_binding', 'attention_maps', 'head_maps', 'segmentation', 'segmentation_overlay',
-           'latent_overlay', 'plot_latent_maps', 'plot_segmentation', 'attention_entropy', 'latent_coverage',
-           'plot_attention_entropy', 'resampled_z', 'locality_stats', 'change_spread', 'latent_locality',
-           'locality_summary', 'region_outline', 'plot_locality', 'latent_segmentation', 'z_diversity',
-           'entropy_by_block', 'redraws', 'plot_redraws']
+           'latent_overlay', 'plot_latent_maps', 'plot_segmentation', 'normalised_entropy', 'attention_entropy',
+           'latent_coverage', 'plot_attention_entropy', 'resampled_z', 'locality_stats', 'change_spread',
+           'latent_locality', 'locality_summary', 'region_outline', 'plot_locality', 'latent_segmentation',
+           'z_diversity', 'entropy_by_block', 'redraws', 'plot_redraws']
 
 # %% ../nbs/07_inspect.ipynb #168f4632
 import numpy as np
@@ -144,10 +144,14 @@ def plot_segmentation(image, maps, head=None, alpha=0.55, title=None):
     fig.tight_layout()
     return fig
 
+def normalised_entropy(p, dim):
+    "The entropy of the distributions along `dim`, divided by its maximum log K: 0 = one certain outcome, 1 = uniform."
+    p = p.clamp_min(1e-12)
+    return -(p * p.log()).sum(dim) / np.log(p.shape[dim])
+
 def attention_entropy(maps, head=None):
     "Each pixel's entropy over latents, normalised by log K: 0 = commits to one latent, 1 = uniform. `[H, W]`"
-    m = head_maps(maps, head).clamp_min(1e-12)
-    return -(m * m.log()).sum(0) / np.log(m.shape[0])
+    return normalised_entropy(head_maps(maps, head), 0)
 
 def latent_coverage(maps, head=None):
     "Share of the image's attention mass taken by each latent, `[K]` (sums to 1)."
@@ -272,8 +276,8 @@ def entropy_by_block(maps, per_head=False):
     the first is never below the second: a blend of heads that each commit can still look uniform."""
     out = {}
     for name, m in maps.items():                                                   # m [n, heads, K, H, W]
-        p = (m if per_head else m.mean(1, keepdim=True)).clamp_min(1e-12)           # [n, heads or 1, K, H, W]
-        out[name] = (-(p * p.log()).sum(2) / np.log(p.shape[2])).mean().item()
+        p = m if per_head else m.mean(1, keepdim=True)                             # [n, heads or 1, K, H, W]
+        out[name] = normalised_entropy(p, 2).mean().item()
     return out
 
 # %% ../nbs/07_inspect.ipynb #cm0a0005
